@@ -1,0 +1,169 @@
+"""Every Lambda function, API route prefix, event rule and state machine, declared once.
+
+CDK (infra/constructs/*) and the local runtime (infra/local/*) both build from these lists, so the
+local platform cannot drift from the deployed one. Tests check that each function's FastAPI routes
+fall under its declared prefixes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from agents_meetings.events.catalog import DomainEvent
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+FUNCTIONS_DIR = REPO_ROOT / "functions"
+STATEMACHINES_DIR = REPO_ROOT / "statemachines"
+CORE_LAYER_DIR = REPO_ROOT / "layers" / "core"
+
+FunctionKind = Literal["api", "worker", "job", "pipeline"]
+
+
+@dataclass(frozen=True)
+class FunctionDecl:
+    """One Lambda function: ``functions/<folder>/handler.py`` exporting ``handler``."""
+
+    name: str
+    folder: str
+    kind: FunctionKind
+    # API Gateway resource prefixes served by this function (each gets ANY on itself and {proxy+}).
+    routes: tuple[str, ...] = ()
+    memory_mb: int = 1024
+    timeout_seconds: int = 29
+    # Logical table names the function reads or writes (least-privilege grants in CDK).
+    tables: tuple[str, ...] = ()
+    publishes_events: bool = False
+    description: str = ""
+
+    @property
+    def handler_path(self) -> Path:
+        return FUNCTIONS_DIR / self.folder / "handler.py"
+
+
+@dataclass(frozen=True)
+class EventRuleDecl:
+    """EventBridge rule on the platform bus -> SQS queue (with DLQ) -> worker function."""
+
+    name: str
+    detail_types: tuple[DomainEvent, ...]
+    target: str  # FunctionDecl.name
+    max_receive_count: int = 5
+    description: str = ""
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return tuple(sorted({event.source for event in self.detail_types}))
+
+    def pattern(self) -> dict[str, list[str]]:
+        return {"source": list(self.sources), "detail-type": [event.value for event in self.detail_types]}
+
+
+@dataclass(frozen=True)
+class ScheduleDecl:
+    name: str
+    expression: str  # EventBridge schedule expression, e.g. "rate(5 minutes)"
+    target: str
+
+
+@dataclass(frozen=True)
+class StateMachineDecl:
+    name: str
+    definition_file: str  # under statemachines/
+    # ${Placeholder} in the ASL -> function name whose ARN replaces it.
+    functions: dict[str, str] = field(default_factory=dict)
+
+
+USER_TABLES = ("users", "user-emails", "audit-logs", "revoked-tokens")
+
+FUNCTIONS: tuple[FunctionDecl, ...] = (
+    FunctionDecl(
+        name="auth",
+        folder="auth",
+        kind="api",
+        routes=("/api/v1/auth",),
+        tables=USER_TABLES,
+        publishes_events=True,
+        description="Registration, login, token refresh and logout",
+    ),
+    FunctionDecl(
+        name="users",
+        folder="users",
+        kind="api",
+        routes=("/api/v1/users", "/api/v1/admin/users", "/api/v1/admin/audit-logs"),
+        tables=(*USER_TABLES, "user-statistics"),
+        publishes_events=True,
+        description="Profiles and user administration",
+    ),
+    FunctionDecl(
+        name="meetings",
+        folder="meetings",
+        kind="api",
+        routes=("/api/v1/meetings",),
+        tables=(*USER_TABLES, "meetings", "meeting-participants"),
+        publishes_events=True,
+        description="Meetings, participants and LiveKit join tokens",
+    ),
+    FunctionDecl(
+        name="health",
+        folder="health",
+        kind="api",
+        routes=("/api/v1/health",),
+        memory_mb=256,
+        tables=("users",),
+        description="Liveness and dependency health",
+    ),
+    FunctionDecl(
+        name="docs",
+        folder="docs",
+        kind="api",
+        routes=("/api/openapi.json", "/docs", "/redoc"),
+        memory_mb=512,
+        description="Merged OpenAPI document, Swagger UI and ReDoc",
+    ),
+    FunctionDecl(
+        name="user-statistics-worker",
+        folder="workers/user_statistics",
+        kind="worker",
+        timeout_seconds=60,
+        tables=("user-statistics", "idempotency"),
+        description="Materialises per-user meeting statistics from domain events",
+    ),
+    FunctionDecl(
+        name="outbox-redrive",
+        folder="jobs/outbox_redrive",
+        kind="job",
+        timeout_seconds=300,
+        tables=("event-outbox",),
+        publishes_events=True,
+        description="Re-publishes domain events EventBridge refused",
+    ),
+)
+
+EVENT_RULES: tuple[EventRuleDecl, ...] = (
+    EventRuleDecl(
+        name="user-statistics",
+        detail_types=(DomainEvent.MEETING_ENDED, DomainEvent.PARTICIPANT_JOINED, DomainEvent.PARTICIPANT_LEFT),
+        target="user-statistics-worker",
+        description="Meeting attendance and hosting counts per user",
+    ),
+)
+
+SCHEDULES: tuple[ScheduleDecl, ...] = (
+    ScheduleDecl(name="outbox-redrive", expression="rate(5 minutes)", target="outbox-redrive"),
+)
+
+# Filled by later issues (recording pipeline, data export); the mechanism is proven in tests.
+STATE_MACHINES: tuple[StateMachineDecl, ...] = ()
+
+
+def function(name: str) -> FunctionDecl:
+    for decl in FUNCTIONS:
+        if decl.name == name:
+            return decl
+    raise KeyError(name)
+
+
+def api_functions() -> list[FunctionDecl]:
+    return [decl for decl in FUNCTIONS if decl.kind == "api"]

@@ -1,0 +1,1 @@
+"""Domain events: the catalogue (names, sources, payload contracts) and the publisher."""

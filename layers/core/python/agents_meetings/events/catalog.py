@@ -1,0 +1,61 @@
+"""Every domain event the platform emits, declared once.
+
+EventBridge detail-type = the event name; source = ``agents-meetings.<domain>``. CDK rules, the
+local runtime's router and the workers all refer to these members, never to string copies.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+SOURCE_PREFIX = "agents-meetings"
+
+
+class DomainEvent(StrEnum):
+    USER_REGISTERED = "UserRegistered"
+    USER_APPROVED = "UserApproved"
+    USER_REJECTED = "UserRejected"
+    USER_ROLE_CHANGED = "UserRoleChanged"
+    USER_PROFILE_UPDATED = "UserProfileUpdated"
+    MEETING_CREATED = "MeetingCreated"
+    MEETING_STARTED = "MeetingStarted"
+    MEETING_ENDED = "MeetingEnded"
+    PARTICIPANT_JOINED = "ParticipantJoined"
+    PARTICIPANT_LEFT = "ParticipantLeft"
+
+    @property
+    def domain(self) -> str:
+        return _DOMAINS[self]
+
+    @property
+    def source(self) -> str:
+        return f"{SOURCE_PREFIX}.{self.domain}"
+
+
+_DOMAINS: dict[DomainEvent, str] = {
+    DomainEvent.USER_REGISTERED: "users",
+    DomainEvent.USER_APPROVED: "users",
+    DomainEvent.USER_REJECTED: "users",
+    DomainEvent.USER_ROLE_CHANGED: "users",
+    DomainEvent.USER_PROFILE_UPDATED: "users",
+    DomainEvent.MEETING_CREATED: "meetings",
+    DomainEvent.MEETING_STARTED: "meetings",
+    DomainEvent.MEETING_ENDED: "meetings",
+    DomainEvent.PARTICIPANT_JOINED: "meetings",
+    DomainEvent.PARTICIPANT_LEFT: "meetings",
+}
+
+# Keys every event's detail carries besides ``event_id`` and ``occurred_at`` (the contract
+# consumers rely on; tests check each published event against it).
+REQUIRED_FIELDS: dict[DomainEvent, frozenset[str]] = {
+    DomainEvent.USER_REGISTERED: frozenset({"user_id", "email", "role", "status"}),
+    DomainEvent.USER_APPROVED: frozenset({"user_id", "approved_by"}),
+    DomainEvent.USER_REJECTED: frozenset({"user_id", "rejected_by"}),
+    DomainEvent.USER_ROLE_CHANGED: frozenset({"user_id", "old_role", "new_role", "changed_by"}),
+    DomainEvent.USER_PROFILE_UPDATED: frozenset({"user_id", "fields"}),
+    DomainEvent.MEETING_CREATED: frozenset({"meeting_id", "host_id", "title", "scheduled_at", "meeting_type"}),
+    DomainEvent.MEETING_STARTED: frozenset({"meeting_id", "host_id", "room_name", "auto_record", "languages"}),
+    DomainEvent.MEETING_ENDED: frozenset({"meeting_id", "host_id", "started_at", "ended_at"}),
+    DomainEvent.PARTICIPANT_JOINED: frozenset({"meeting_id", "user_id", "joined_at"}),
+    DomainEvent.PARTICIPANT_LEFT: frozenset({"meeting_id", "user_id", "joined_at", "left_at"}),
+}

@@ -1,0 +1,61 @@
+"""/api/v1/auth: register, login, refresh, logout."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, status
+
+from agents_meetings.audit import SYSTEM, Actor
+from agents_meetings.http.dependencies import AuthServiceDep
+from agents_meetings.http.errors import error_responses
+from agents_meetings.http.schemas import LoginIn, LogoutIn, RefreshIn, RegisterIn, TokenOut, UserOut
+from agents_meetings.http.security import CurrentPrincipal, client_ip
+from agents_meetings.identity.service import NewAccount
+from agents_meetings.users.service import validate_timezone
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+
+
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserOut,
+    responses=error_responses(409, 422),
+    summary="Create an account (pending until an admin approves it)",
+)
+def register(body: RegisterIn, service: AuthServiceDep, request: Request) -> UserOut:
+    validate_timezone(body.timezone)
+    actor = Actor(SYSTEM.user_id, SYSTEM.role, client_ip(request), getattr(request.state, "request_id", None))
+    user = service.register(NewAccount(str(body.email), body.password, body.full_name, body.timezone), actor=actor)
+    return UserOut.of(user)
+
+
+@router.post(
+    "/login",
+    response_model=TokenOut,
+    responses=error_responses(401, 403, 422),
+    summary="Exchange email and password for access and refresh tokens",
+)
+def login(body: LoginIn, service: AuthServiceDep, request: Request) -> TokenOut:
+    _, pair = service.login(str(body.email), body.password, actor_ip=client_ip(request))
+    return TokenOut(access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in)
+
+
+@router.post(
+    "/refresh",
+    response_model=TokenOut,
+    responses=error_responses(401, 403, 422),
+    summary="Exchange a refresh token (single use) for a new token pair",
+)
+def refresh(body: RefreshIn, service: AuthServiceDep) -> TokenOut:
+    pair = service.refresh(body.refresh_token)
+    return TokenOut(access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in)
+
+
+@router.post(
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(401, 403),
+    summary="Revoke the access token (and the refresh token, when given)",
+)
+def logout(principal: CurrentPrincipal, service: AuthServiceDep, body: LogoutIn | None = None) -> None:
+    service.logout(principal.claims, body.refresh_token if body else None, actor=principal.actor)

@@ -1,0 +1,47 @@
+"""/api/v1/health: liveness plus a cheap check that the user table answers."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from agents_meetings import __version__
+from agents_meetings.observability import logger
+from agents_meetings.tables import UserModel
+
+router = APIRouter(prefix="/api/v1", tags=["health"])
+
+
+class HealthOut(BaseModel):
+    status: str
+    version: str
+    checks: dict[str, str]
+    latency_ms: float
+
+
+@router.get(
+    "/health",
+    response_model=HealthOut,
+    responses={503: {"model": HealthOut}},
+    summary="Health of the API and its database (no authentication)",
+)
+def health() -> JSONResponse:
+    started = time.perf_counter()
+    checks: dict[str, str] = {}
+    try:
+        UserModel.describe_table()
+        checks["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - any failure means unhealthy, reported not raised
+        logger.warning("health check failed", extra={"error": type(exc).__name__})
+        checks["database"] = "unavailable"
+    healthy = all(value == "ok" for value in checks.values())
+    body = HealthOut(
+        status="ok" if healthy else "degraded",
+        version=__version__,
+        checks=checks,
+        latency_ms=round((time.perf_counter() - started) * 1000, 2),
+    )
+    return JSONResponse(body.model_dump(), status_code=200 if healthy else 503)

@@ -1,0 +1,337 @@
+"""Request and response bodies (pydantic) with examples, shared by the routers and OpenAPI."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, PlainSerializer, StringConstraints
+
+from agents_meetings.clock import isoformat_z
+from agents_meetings.meetings.service import MeetingRole, MeetingStatus, MeetingType, ParticipantStatus
+from agents_meetings.tables import MeetingModel, ParticipantModel, UserModel
+from agents_meetings.users.service import AccountStatus, Role
+
+
+def _utc_required(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("include a timezone, e.g. 2026-12-01T15:00:00Z")
+    return value
+
+
+UtcDateTime = Annotated[datetime, PlainSerializer(lambda v: isoformat_z(v), return_type=str)]
+AwareDateTime = Annotated[datetime, AfterValidator(_utc_required)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+ShortText = Annotated[str, StringConstraints(max_length=5000)]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+Password = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
+
+T = TypeVar("T")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PageOut(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page; null on the last")
+
+
+# --- auth --------------------------------------------------------------------------------
+
+
+class RegisterIn(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"email": "ada@example.com", "password": "correct horse battery", "full_name": "Ada Lovelace"}]
+        },
+    )
+    email: EmailStr
+    password: Password
+    full_name: Name
+    timezone: str = "UTC"
+
+
+class LoginIn(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"email": "ada@example.com", "password": "correct horse battery"}]},
+    )
+    email: EmailStr
+    password: Password
+
+
+class RefreshIn(Strict):
+    refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+
+
+class LogoutIn(Strict):
+    refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=4096)] | None = None
+
+
+class TokenOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "access_token": "eyJhbGciOi...",
+                    "refresh_token": "eyJhbGciOi...",
+                    "token_type": "bearer",
+                    "expires_in": 900,
+                }
+            ]
+        }
+    )
+    access_token: str
+    refresh_token: str
+    token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
+    expires_in: int
+
+
+# --- users -------------------------------------------------------------------------------
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "7d0b5a4e-0c1a-4a38-9b7e-2f7f3c1f8b10",
+                    "email": "ada@example.com",
+                    "full_name": "Ada Lovelace",
+                    "role": "participant",
+                    "status": "approved",
+                    "is_active": True,
+                    "timezone": "Europe/London",
+                    "bio": None,
+                    "expertise": [],
+                    "created_at": "2026-11-24T10:00:00Z",
+                    "updated_at": "2026-11-24T10:00:00Z",
+                }
+            ]
+        }
+    )
+    id: str
+    email: str
+    full_name: str
+    role: Role
+    status: AccountStatus
+    is_active: bool
+    timezone: str
+    bio: str | None
+    expertise: list[str]
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+
+    @classmethod
+    def of(cls, user: UserModel) -> UserOut:
+        return cls(
+            id=user.id,
+            email=user.email,
+            full_name=user.full_name,
+            role=Role(user.role),
+            status=AccountStatus(user.status),
+            is_active=bool(user.is_active),
+            timezone=user.timezone,
+            bio=user.bio,
+            expertise=list(user.expertise or []),
+            created_at=user.created_at,
+            updated_at=user.updated_at,
+        )
+
+
+class ProfileIn(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "full_name": "Ada King",
+                    "timezone": "Europe/London",
+                    "bio": "Mathematician",
+                    "expertise": ["analysis"],
+                }
+            ]
+        },
+    )
+    full_name: Name | None = None
+    timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    bio: ShortText | None = None
+    expertise: Annotated[list[Tag], Field(max_length=30)] | None = None
+
+
+class RoleIn(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"role": "teacher"}]})
+    role: Role
+
+
+class RejectIn(Strict):
+    reason: Annotated[str, StringConstraints(max_length=1000)] | None = None
+
+
+class StatisticsOut(BaseModel):
+    user_id: str
+    meetings_hosted: int
+    meetings_attended: int
+    attended_seconds: int
+
+
+class AuditEntryOut(BaseModel):
+    id: str
+    timestamp: UtcDateTime
+    actor_id: str
+    action: str
+    target_type: str
+    target_id: str
+    source_ip: str | None
+    request_id: str | None
+    details: dict[str, Any] | None
+
+
+# --- meetings ----------------------------------------------------------------------------
+
+LanguageCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=8)]
+
+
+class MeetingIn(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "Algebra 101",
+                    "description": "First lesson",
+                    "meeting_type": "classroom",
+                    "scheduled_at": "2026-12-01T15:00:00Z",
+                    "languages": ["en", "es"],
+                    "tags": ["math"],
+                    "auto_record": True,
+                }
+            ]
+        },
+    )
+    title: Title
+    description: ShortText | None = None
+    meeting_type: MeetingType = MeetingType.REGULAR
+    scheduled_at: AwareDateTime
+    languages: Annotated[list[LanguageCode], Field(min_length=1, max_length=10)] = Field(default_factory=lambda: ["en"])
+    tags: Annotated[list[Tag], Field(max_length=20)] = Field(default_factory=list)
+    auto_record: bool = False
+
+
+class MeetingPatch(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"title": "Algebra 101 (moved)", "scheduled_at": "2026-12-02T15:00:00Z"}]},
+    )
+    title: Title | None = None
+    description: ShortText | None = None
+    scheduled_at: AwareDateTime | None = None
+    languages: Annotated[list[LanguageCode], Field(min_length=1, max_length=10)] | None = None
+    tags: Annotated[list[Tag], Field(max_length=20)] | None = None
+    auto_record: bool | None = None
+
+
+class MeetingOut(BaseModel):
+    id: str
+    title: str
+    description: str | None
+    host_id: str
+    meeting_type: MeetingType
+    status: MeetingStatus
+    scheduled_at: UtcDateTime
+    started_at: UtcDateTime | None
+    ended_at: UtcDateTime | None
+    languages: list[str]
+    tags: list[str]
+    room_name: str
+    auto_record: bool
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+
+    @classmethod
+    def of(cls, m: MeetingModel) -> MeetingOut:
+        return cls(
+            id=m.id,
+            title=m.title,
+            description=m.description,
+            host_id=m.host_id,
+            meeting_type=MeetingType(m.meeting_type),
+            status=MeetingStatus(m.status),
+            scheduled_at=m.scheduled_at,
+            started_at=m.started_at,
+            ended_at=m.ended_at,
+            languages=list(m.languages or []),
+            tags=list(m.tags or []),
+            room_name=m.room_name,
+            auto_record=bool(m.auto_record),
+            created_at=m.created_at,
+            updated_at=m.updated_at,
+        )
+
+
+class InviteIn(Strict):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"user_ids": ["7d0b5a4e-0c1a-4a38-9b7e-2f7f3c1f8b10"]}]}
+    )
+    user_ids: Annotated[list[Identifier], Field(min_length=1, max_length=100)]
+
+
+class InviteOut(BaseModel):
+    invited: list[str]
+    already_invited: list[str]
+
+
+class JoinIn(Strict):
+    language: LanguageCode | None = Field(None, description="Spoken language to join in; one of the meeting's")
+
+
+class ParticipantOut(BaseModel):
+    meeting_id: str
+    user_id: str
+    status: ParticipantStatus
+    role: MeetingRole
+    language: str | None
+    invited_at: UtcDateTime
+    joined_at: UtcDateTime | None
+    left_at: UtcDateTime | None
+
+    @classmethod
+    def of(cls, p: ParticipantModel) -> ParticipantOut:
+        return cls(
+            meeting_id=p.meeting_id,
+            user_id=p.user_id,
+            status=ParticipantStatus(p.status),
+            role=MeetingRole(p.role),
+            language=p.language,
+            invited_at=p.invited_at,
+            joined_at=p.joined_at,
+            left_at=p.left_at,
+        )
+
+
+class JoinOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "token": "eyJhbGciOi...",
+                    "livekit_url": "wss://livekit.example.com",
+                    "room_name": "meeting-7d0b...",
+                    "identity": "7d0b5a4e-...",
+                    "expires_in": 21600,
+                    "participant": {},
+                }
+            ]
+        }
+    )
+    token: str = Field(description="LiveKit access token for the meeting's room")
+    livekit_url: str
+    room_name: str
+    identity: str
+    expires_in: int
+    participant: ParticipantOut

@@ -1,0 +1,1 @@
+"""Identity: users' credentials, tokens and the account lifecycle (register, approve, login)."""

@@ -1,0 +1,172 @@
+"""AuthService: registration (atomic email uniqueness), login, token refresh and logout."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from agents_meetings.audit import SYSTEM, Actor, AuditLog
+from agents_meetings.clock import utcnow
+from agents_meetings.errors import Conflict, Forbidden, Unauthenticated, Unprocessable
+from agents_meetings.events.catalog import DomainEvent
+from agents_meetings.events.publisher import EventPublisher
+from agents_meetings.identity.passwords import (
+    check_password_strength,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
+from agents_meetings.identity.tokens import TokenClaims, TokenPair, TokenService, revoke
+from agents_meetings.tables import UserEmailModel, UserModel
+from agents_meetings.users.service import AccountStatus, Role, active_key
+
+# Key of the uniqueness item that marks "an admin was bootstrapped". It has no "@", so no real
+# email can collide with it; writing it in the registration transaction makes "the first user
+# becomes admin" race-free.
+BOOTSTRAP_MARKER = "bootstrap-admin"
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    email: str
+    password: str
+    full_name: str
+    timezone: str = "UTC"
+
+
+class AuthService:
+    def __init__(self, events: EventPublisher, tokens: TokenService | None = None, audit: AuditLog | None = None):
+        self._events = events
+        self._tokens = tokens or TokenService()
+        self._audit = audit or AuditLog()
+
+    def register(self, account: NewAccount, *, actor: Actor = SYSTEM, as_admin: bool = False) -> UserModel:
+        """Create a pending participant; the very first account (or ``as_admin``) is an approved admin."""
+        problems = check_password_strength(account.password)
+        if problems:
+            raise Unprocessable(
+                "Password is too weak: " + ", ".join(problems) + ".",
+                code="weak_password",
+                details={"problems": problems},
+            )
+        email = normalise_email(account.email)
+        claim = not _bootstrap_marker_exists()
+        user = self._create(account, email, admin=as_admin or claim, claim_bootstrap=claim)
+        if user is None and claim:
+            # Either the email is taken (this fails again) or another registration became the first
+            # admin a moment ago: this one is then an ordinary account.
+            user = self._create(account, email, admin=as_admin, claim_bootstrap=False)
+        if user is None:
+            raise Conflict("An account with this email already exists.", code="email_taken")
+        self._audit.record(
+            actor if actor is not SYSTEM else Actor(user.id, user.role, actor.source_ip, actor.request_id),
+            "user.registered",
+            "user",
+            user.id,
+            {"role": user.role, "status": user.status},
+        )
+        self._events.publish(
+            DomainEvent.USER_REGISTERED,
+            {"user_id": user.id, "email": user.email, "role": user.role, "status": user.status},
+        )
+        return user
+
+    def _create(self, account: NewAccount, email: str, *, admin: bool, claim_bootstrap: bool) -> UserModel | None:
+        now = utcnow()
+        user = UserModel(
+            id=str(uuid.uuid4()),
+            email=email,
+            full_name=account.full_name.strip(),
+            role=Role.ADMIN.value if admin else Role.PARTICIPANT.value,
+            status=AccountStatus.APPROVED.value if admin else AccountStatus.PENDING.value,
+            is_active=True,
+            active_key=active_key(True),
+            password_hash=hash_password(account.password),
+            timezone=account.timezone,
+            expertise=[],
+            created_at=now,
+            updated_at=now,
+        )
+        connection = Connection(region=UserModel.Meta.region, host=UserModel.Meta.host)
+        try:
+            with TransactWrite(connection=connection) as transaction:
+                transaction.save(
+                    UserEmailModel(email=email, user_id=user.id), condition=UserEmailModel.email.does_not_exist()
+                )
+                transaction.save(user, condition=UserModel.id.does_not_exist())
+                if claim_bootstrap:
+                    transaction.save(
+                        UserEmailModel(email=BOOTSTRAP_MARKER, user_id=user.id),
+                        condition=UserEmailModel.email.does_not_exist(),
+                    )
+        except TransactWriteError as exc:
+            reasons = [getattr(r, "code", None) if r else None for r in (exc.cancellation_reasons or [])]
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                return None  # email taken
+            if claim_bootstrap and len(reasons) > 2 and reasons[2] == "ConditionalCheckFailed":
+                return None  # someone else became the first admin
+            raise
+        return user
+
+    def login(self, email: str, password: str, *, actor_ip: str | None = None) -> tuple[UserModel, TokenPair]:
+        user = find_by_email(email)
+        if not verify_password(user.password_hash if user else None, password) or user is None:
+            raise Unauthenticated("Email or password is incorrect.", code="invalid_credentials")
+        ensure_can_sign_in(user)
+        if user.password_hash and needs_rehash(user.password_hash):
+            user.update(actions=[UserModel.password_hash.set(hash_password(password))])
+        pair = self._tokens.issue_pair(user.id, user.role)
+        self._audit.record(Actor(user.id, user.role, actor_ip), "auth.login", "user", user.id)
+        return user, pair
+
+    def refresh(self, refresh_token: str) -> TokenPair:
+        claims = self._tokens.decode(refresh_token, "refresh")
+        try:
+            user = UserModel.get(claims.subject)
+        except DoesNotExist as exc:
+            raise Unauthenticated("Token is not valid.", code="invalid_token") from exc
+        ensure_can_sign_in(user)
+        revoke(claims, "rotated")  # a refresh token is good for one use
+        return self._tokens.issue_pair(user.id, user.role, session_id=claims.session_id)
+
+    def logout(self, access: TokenClaims, refresh_token: str | None, *, actor: Actor) -> None:
+        revoke(access, "logout")
+        if refresh_token:
+            refresh_claims = self._tokens.decode(refresh_token, "refresh")
+            if refresh_claims.subject != access.subject:
+                raise Forbidden("That refresh token belongs to another user.", code="token_mismatch")
+            revoke(refresh_claims, "logout")
+        self._audit.record(actor, "auth.logout", "user", access.subject)
+
+
+def _bootstrap_marker_exists() -> bool:
+    try:
+        UserEmailModel.get(BOOTSTRAP_MARKER, consistent_read=True)
+    except DoesNotExist:
+        return False
+    return True
+
+
+def find_by_email(email: str) -> UserModel | None:
+    try:
+        link = UserEmailModel.get(normalise_email(email), consistent_read=True)
+        return UserModel.get(link.user_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def ensure_can_sign_in(user: UserModel) -> None:
+    if not user.is_active:
+        raise Forbidden("This account has been deactivated. Contact an administrator.", code="account_inactive")
+    if user.status == AccountStatus.PENDING.value:
+        raise Forbidden("This account is waiting for an administrator's approval.", code="account_pending")
+    if user.status == AccountStatus.REJECTED.value:
+        raise Forbidden("This account's registration was rejected.", code="account_rejected")

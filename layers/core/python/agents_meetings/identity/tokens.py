@@ -1,0 +1,128 @@
+"""JWT access and refresh tokens (python-jose, HS256) and the server-side deny list."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import lru_cache
+from typing import Any, Literal
+
+from jose import JWTError, jwt
+from pynamodb.exceptions import DoesNotExist
+
+from agents_meetings.clock import utcnow
+from agents_meetings.errors import Unauthenticated
+from agents_meetings.settings import Settings, get_settings
+from agents_meetings.tables import RevokedTokenModel
+
+ALGORITHM = "HS256"
+ALLOWED_ALGORITHMS = [ALGORITHM]  # never "none", never a public-key algorithm with an HMAC secret
+TokenType = Literal["access", "refresh"]
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    subject: str
+    role: str
+    token_type: TokenType
+    jti: str
+    expires_at: int
+    session_id: str
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+
+@lru_cache(maxsize=1)
+def _signing_key() -> str:
+    settings = get_settings()
+    if settings.jwt_secret is not None:
+        return settings.jwt_secret.get_secret_value()
+    if settings.jwt_secret_arn:
+        from aws_lambda_powertools.utilities import parameters
+
+        return str(parameters.get_secret(settings.jwt_secret_arn, max_age=300))
+    raise RuntimeError("No JWT signing key: set JWT_SECRET (local) or JWT_SECRET_ARN (cloud)")
+
+
+def reset_signing_key() -> None:
+    _signing_key.cache_clear()
+
+
+class TokenService:
+    def __init__(self, settings: Settings | None = None):
+        self._settings = settings or get_settings()
+
+    def _encode(self, subject: str, role: str, token_type: TokenType, ttl: int, session_id: str) -> tuple[str, str]:
+        now = int(utcnow().timestamp())
+        jti = str(uuid.uuid4())
+        claims = {
+            "sub": subject,
+            "role": role,
+            "typ": token_type,
+            "jti": jti,
+            "sid": session_id,
+            "iat": now,
+            "nbf": now,
+            "exp": now + ttl,
+            "iss": self._settings.jwt_issuer,
+            "aud": self._settings.jwt_audience,
+        }
+        return jwt.encode(claims, _signing_key(), algorithm=ALGORITHM), jti
+
+    def issue_pair(self, subject: str, role: str, session_id: str | None = None) -> TokenPair:
+        session_id = session_id or str(uuid.uuid4())
+        access, _ = self._encode(subject, role, "access", self._settings.access_token_ttl_seconds, session_id)
+        refresh, _ = self._encode(subject, role, "refresh", self._settings.refresh_token_ttl_seconds, session_id)
+        return TokenPair(access, refresh, self._settings.access_token_ttl_seconds)
+
+    def decode(self, token: str, expected_type: TokenType) -> TokenClaims:
+        try:
+            header = jwt.get_unverified_header(token)
+            if header.get("alg") not in ALLOWED_ALGORITHMS:
+                raise Unauthenticated("Token algorithm is not allowed.", code="invalid_token")
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                _signing_key(),
+                algorithms=ALLOWED_ALGORITHMS,
+                audience=self._settings.jwt_audience,
+                issuer=self._settings.jwt_issuer,
+                options={"require_exp": True, "require_jti": True, "require_sub": True},
+            )
+        except JWTError as exc:
+            message = "Token has expired." if "expired" in str(exc).lower() else "Token is not valid."
+            raise Unauthenticated(message, code="invalid_token") from exc
+        if claims.get("typ") != expected_type:
+            raise Unauthenticated(f"An {expected_type} token is required.", code="invalid_token")
+        token_claims = TokenClaims(
+            subject=str(claims["sub"]),
+            role=str(claims.get("role", "")),
+            token_type=expected_type,
+            jti=str(claims["jti"]),
+            expires_at=int(claims["exp"]),
+            session_id=str(claims.get("sid", "")),
+        )
+        if is_revoked(token_claims.jti):
+            raise Unauthenticated("Token has been revoked.", code="token_revoked")
+        return token_claims
+
+
+def is_revoked(jti: str) -> bool:
+    try:
+        item = RevokedTokenModel.get(jti, consistent_read=True)
+    except DoesNotExist:
+        return False
+    # moto (and DynamoDB for up to days) keep expired items: an expired entry no longer matters.
+    return item.expires_at is None or item.expires_at > utcnow()
+
+
+def revoke(claims: TokenClaims, reason: str) -> None:
+    from datetime import UTC, datetime
+
+    expires = datetime.fromtimestamp(claims.expires_at, tz=UTC) + timedelta(minutes=5)
+    RevokedTokenModel(jti=claims.jti, user_id=claims.subject, reason=reason, expires_at=expires).save()

@@ -1,0 +1,1 @@
+"""Meetings: scheduling, lifecycle (start, end, cancel), participants and LiveKit room access."""

@@ -1,0 +1,380 @@
+"""Every DynamoDB table of the platform, declared once as pynamodb models.
+
+CDK (infra/constructs/data.py), the local runtime and the tests all build tables from
+``TABLES`` through ``table_spec``; nothing else spells out a key schema.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    ListAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from agents_meetings.settings import Settings, get_settings
+
+
+class PlatformModel(Model):
+    """Base of every table model; ``bind_tables`` gives each its physical name and endpoint."""
+
+    logical_name: ClassVar[str] = ""
+    ttl_attribute: ClassVar[str | None] = None
+
+    class Meta:
+        abstract = True
+        table_name = "unbound"
+        region = "us-east-1"
+        max_retry_attempts = 5
+        base_backoff_ms = 25
+
+
+# --- users -------------------------------------------------------------------------------
+
+
+class UsersByRole(GlobalSecondaryIndex["UserModel"]):
+    class Meta:
+        index_name = "by_role"
+        projection = AllProjection()
+
+    role = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class UsersByActive(GlobalSecondaryIndex["UserModel"]):
+    class Meta:
+        index_name = "by_active"
+        projection = AllProjection()
+
+    active_key = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class UsersByStatus(GlobalSecondaryIndex["UserModel"]):
+    class Meta:
+        index_name = "by_status"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class UserModel(PlatformModel):
+    logical_name = "users"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    id = UnicodeAttribute(hash_key=True)
+    email = UnicodeAttribute()
+    full_name = UnicodeAttribute()
+    role = UnicodeAttribute()
+    status = UnicodeAttribute()
+    is_active = BooleanAttribute(default=True)
+    # DynamoDB keys cannot be booleans: the is_active GSI keys on "active"/"inactive".
+    active_key = UnicodeAttribute(default="active")
+    password_hash = UnicodeAttribute(null=True)
+    timezone = UnicodeAttribute(default="UTC")
+    bio = UnicodeAttribute(null=True)
+    expertise = ListAttribute(of=UnicodeAttribute, default=list)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+
+    by_role = UsersByRole()
+    by_active = UsersByActive()
+    by_status = UsersByStatus()
+
+
+class UserEmailModel(PlatformModel):
+    """Uniqueness item: one per lower-cased email, written in the same transaction as the user."""
+
+    logical_name = "user-emails"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    email = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute()
+
+
+# --- meetings ----------------------------------------------------------------------------
+
+
+class MeetingsByStatus(GlobalSecondaryIndex["MeetingModel"]):
+    class Meta:
+        index_name = "by_status"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    scheduled_at = UTCDateTimeAttribute(range_key=True)
+
+
+class MeetingsByHost(GlobalSecondaryIndex["MeetingModel"]):
+    class Meta:
+        index_name = "by_host"
+        projection = AllProjection()
+
+    host_id = UnicodeAttribute(hash_key=True)
+    scheduled_at = UTCDateTimeAttribute(range_key=True)
+
+
+class MeetingModel(PlatformModel):
+    logical_name = "meetings"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    id = UnicodeAttribute(hash_key=True)
+    title = UnicodeAttribute()
+    description = UnicodeAttribute(null=True)
+    host_id = UnicodeAttribute()
+    meeting_type = UnicodeAttribute()
+    status = UnicodeAttribute()
+    scheduled_at = UTCDateTimeAttribute()
+    started_at = UTCDateTimeAttribute(null=True)
+    ended_at = UTCDateTimeAttribute(null=True)
+    languages = ListAttribute(of=UnicodeAttribute, default=list)
+    tags = ListAttribute(of=UnicodeAttribute, default=list)
+    room_name = UnicodeAttribute()
+    auto_record = BooleanAttribute(default=False)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    # Optimistic locking: every state change is conditional on the version read.
+    version = NumberAttribute(default=1)
+
+    by_status = MeetingsByStatus()
+    by_host = MeetingsByHost()
+
+
+class ParticipantsByUser(GlobalSecondaryIndex["ParticipantModel"]):
+    """A user's meeting history, ordered by the meeting's scheduled time."""
+
+    class Meta:
+        index_name = "by_user"
+        projection = AllProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+    scheduled_at = UTCDateTimeAttribute(range_key=True)
+
+
+class ParticipantsByMeetingStatus(GlobalSecondaryIndex["ParticipantModel"]):
+    class Meta:
+        index_name = "by_meeting_status"
+        projection = AllProjection()
+
+    meeting_id = UnicodeAttribute(hash_key=True)
+    status = UnicodeAttribute(range_key=True)
+
+
+class ParticipantModel(PlatformModel):
+    logical_name = "meeting-participants"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    meeting_id = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute(range_key=True)
+    status = UnicodeAttribute()
+    role = UnicodeAttribute()
+    language = UnicodeAttribute(null=True)
+    # Copied from the meeting so that history is one ordered query (kept in step on reschedule).
+    scheduled_at = UTCDateTimeAttribute()
+    invited_by = UnicodeAttribute(null=True)
+    invited_at = UTCDateTimeAttribute()
+    joined_at = UTCDateTimeAttribute(null=True)
+    left_at = UTCDateTimeAttribute(null=True)
+
+    by_user = ParticipantsByUser()
+    by_meeting_status = ParticipantsByMeetingStatus()
+
+
+# --- audit -------------------------------------------------------------------------------
+
+
+class AuditByActor(GlobalSecondaryIndex["AuditLogModel"]):
+    class Meta:
+        index_name = "by_actor"
+        projection = AllProjection()
+
+    actor_id = UnicodeAttribute(hash_key=True)
+    sort_key = UnicodeAttribute(range_key=True)
+
+
+class AuditByTarget(GlobalSecondaryIndex["AuditLogModel"]):
+    class Meta:
+        index_name = "by_target"
+        projection = AllProjection()
+
+    target_id = UnicodeAttribute(hash_key=True)
+    sort_key = UnicodeAttribute(range_key=True)
+
+
+class AuditLogModel(PlatformModel):
+    """Append-only. Partitioned by month (spec 2.2); sorted by timestamp then id."""
+
+    logical_name = "audit-logs"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    month = UnicodeAttribute(hash_key=True)
+    sort_key = UnicodeAttribute(range_key=True)
+    id = UnicodeAttribute()
+    timestamp = UTCDateTimeAttribute()
+    actor_id = UnicodeAttribute()
+    action = UnicodeAttribute()
+    target_type = UnicodeAttribute()
+    target_id = UnicodeAttribute()
+    source_ip = UnicodeAttribute(null=True)
+    request_id = UnicodeAttribute(null=True)
+    details = JSONAttribute(null=True)
+
+    by_actor = AuditByActor()
+    by_target = AuditByTarget()
+
+
+# --- tokens, statistics, idempotency --------------------------------------------------------
+
+
+class RevokedTokenModel(PlatformModel):
+    """Deny list of token ids (logout, refresh rotation); expires with the token."""
+
+    logical_name = "revoked-tokens"
+    ttl_attribute = "expires_at"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    jti = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute()
+    reason = UnicodeAttribute()
+    expires_at = TTLAttribute()
+
+
+class UserStatisticsModel(PlatformModel):
+    """Spec 2.2's user_statistics_view, materialised by the statistics worker from events."""
+
+    logical_name = "user-statistics"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    user_id = UnicodeAttribute(hash_key=True)
+    meetings_hosted = NumberAttribute(default=0)
+    meetings_attended = NumberAttribute(default=0)
+    attended_seconds = NumberAttribute(default=0)
+    updated_at = UTCDateTimeAttribute(null=True)
+
+
+class IdempotencyModel(PlatformModel):
+    """Powertools idempotency records (event handlers); the layout Powertools expects."""
+
+    logical_name = "idempotency"
+    ttl_attribute = "expiration"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    id = UnicodeAttribute(hash_key=True)
+    expiration = TTLAttribute(null=True)
+
+
+class EventOutboxModel(PlatformModel):
+    """Domain events EventBridge refused after retries, kept for the redrive job: none is lost."""
+
+    logical_name = "event-outbox"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    id = UnicodeAttribute(hash_key=True)
+    detail_type = UnicodeAttribute()
+    source = UnicodeAttribute()
+    detail = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    attempts = NumberAttribute(default=0)
+    last_error = UnicodeAttribute(null=True)
+
+
+TABLES: tuple[type[PlatformModel], ...] = (
+    UserModel,
+    UserEmailModel,
+    MeetingModel,
+    ParticipantModel,
+    AuditLogModel,
+    RevokedTokenModel,
+    UserStatisticsModel,
+    IdempotencyModel,
+    EventOutboxModel,
+)
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    name: str
+    type: str  # "S" | "N" | "B"
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    name: str
+    partition_key: KeySpec
+    sort_key: KeySpec | None
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """Infrastructure-neutral description of a table, read from its pynamodb model."""
+
+    logical_name: str
+    partition_key: KeySpec
+    sort_key: KeySpec | None
+    indexes: tuple[IndexSpec, ...] = field(default_factory=tuple)
+    ttl_attribute: str | None = None
+
+
+def _key_specs(attributes: dict[str, Any]) -> tuple[KeySpec, KeySpec | None]:
+    hash_key = range_key = None
+    for name, attribute in attributes.items():
+        if getattr(attribute, "is_hash_key", False):
+            hash_key = KeySpec(attribute.attr_name or name, attribute.attr_type)
+        elif getattr(attribute, "is_range_key", False):
+            range_key = KeySpec(attribute.attr_name or name, attribute.attr_type)
+    assert hash_key is not None
+    return hash_key, range_key
+
+
+def table_spec(model: type[PlatformModel]) -> TableSpec:
+    partition, sort = _key_specs(model.get_attributes())
+    indexes = []
+    for index in model._indexes.values():
+        index_partition, index_sort = _key_specs(index.Meta.attributes)
+        indexes.append(IndexSpec(index.Meta.index_name, index_partition, index_sort))
+    return TableSpec(model.logical_name, partition, sort, tuple(indexes), model.ttl_attribute)
+
+
+def bind_tables(settings: Settings | None = None) -> None:
+    """Point every model at its physical table (prefix + logical name) and endpoint."""
+    settings = settings or get_settings()
+    for model in TABLES:
+        model.Meta.table_name = settings.table_name(model.logical_name)
+        model.Meta.region = settings.aws_region
+        model.Meta.host = settings.aws_endpoint_url
+        model._connection = None  # pynamodb caches the connection with the old name and host
+
+
+def create_tables(settings: Settings | None = None) -> None:
+    """Create every table that does not exist yet (local runtime and tests; CDK in the cloud)."""
+    bind_tables(settings)
+    for model in TABLES:
+        if not model.exists():
+            model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)

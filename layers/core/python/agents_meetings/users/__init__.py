@@ -1,0 +1,1 @@
+"""Users: roles, account status, profiles and the admin's approval workflow."""
