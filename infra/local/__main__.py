@@ -1,0 +1,3 @@
+from infra.local.runtime import main
+
+main()

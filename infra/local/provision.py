@@ -1,0 +1,137 @@
+"""Creates, in the embedded AWS, every resource the catalogue declares (what CDK creates in the cloud)."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+from agents_meetings.settings import Settings
+from agents_meetings.tables import create_tables
+
+from infra.catalog import EVENT_RULES, FUNCTIONS, STATE_MACHINES, STATEMACHINES_DIR, EventRuleDecl, StateMachineDecl
+
+ACCOUNT_ID = "123456789012"
+LAMBDA_ROLE = f"arn:aws:iam::{ACCOUNT_ID}:role/agents-meetings-local-lambda"
+
+
+@dataclass(frozen=True)
+class RuleQueue:
+    rule: EventRuleDecl
+    queue_url: str
+    queue_arn: str
+    dlq_url: str
+
+
+def queue_name(rule: EventRuleDecl) -> str:
+    return f"agents-meetings-{rule.name}"
+
+
+def _placeholder_zip() -> bytes:
+    # The code never runs: invocations are routed to the real handler in this process.
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("handler.py", "def handler(event, context):\n    raise RuntimeError('not routed')\n")
+    return buffer.getvalue()
+
+
+class Provisioner:
+    def __init__(self, settings: Settings, endpoint_url: str):
+        self.settings = settings
+        kwargs: dict[str, Any] = {"region_name": settings.aws_region, "endpoint_url": endpoint_url}
+        self.events = boto3.client("events", **kwargs)
+        self.sqs = boto3.client("sqs", **kwargs)
+        self.lambdas = boto3.client("lambda", **kwargs)
+        self.states = boto3.client("stepfunctions", **kwargs)
+        self.iam = boto3.client("iam", **kwargs)
+
+    def provision(self) -> list[RuleQueue]:
+        create_tables(self.settings)
+        self._bus()
+        queues = [self.rule_queue(rule) for rule in EVENT_RULES]
+        self._lambda_role()
+        for decl in FUNCTIONS:
+            self.function(decl.name)
+        for machine in STATE_MACHINES:
+            self.state_machine(machine)
+        return queues
+
+    def _bus(self) -> None:
+        existing = {bus["Name"] for bus in self.events.list_event_buses()["EventBuses"]}
+        if self.settings.event_bus_name not in existing:
+            self.events.create_event_bus(Name=self.settings.event_bus_name)
+
+    def rule_queue(self, rule: EventRuleDecl, *, visibility_timeout: int = 5) -> RuleQueue:
+        """Rule -> queue (-> DLQ after max_receive_count): the same topology CDK builds."""
+        dlq_url = self.sqs.create_queue(QueueName=f"{queue_name(rule)}-dlq")["QueueUrl"]
+        dlq_arn = self.sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(rule.max_receive_count)})
+        queue_url = self.sqs.create_queue(
+            QueueName=queue_name(rule),
+            Attributes={"VisibilityTimeout": str(visibility_timeout), "RedrivePolicy": redrive},
+        )["QueueUrl"]
+        queue_arn = self.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        self.events.put_rule(
+            Name=rule.name, EventBusName=self.settings.event_bus_name, EventPattern=json.dumps(rule.pattern())
+        )
+        self.events.put_targets(
+            Rule=rule.name, EventBusName=self.settings.event_bus_name, Targets=[{"Id": "queue", "Arn": queue_arn}]
+        )
+        return RuleQueue(rule=rule, queue_url=queue_url, queue_arn=queue_arn, dlq_url=dlq_url)
+
+    def _lambda_role(self) -> None:
+        try:
+            self.iam.create_role(
+                RoleName="agents-meetings-local-lambda",
+                AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+            )
+        except self.iam.exceptions.EntityAlreadyExistsException:
+            pass
+
+    def function(self, name: str, *, timeout: int = 60) -> str:
+        """Register a function with the embedded Lambda (for Step Functions); returns its ARN."""
+        try:
+            return str(self.lambdas.get_function(FunctionName=name)["Configuration"]["FunctionArn"])
+        except self.lambdas.exceptions.ResourceNotFoundException:
+            pass
+        created = self.lambdas.create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=LAMBDA_ROLE,
+            Handler="handler.handler",
+            Code={"ZipFile": _placeholder_zip()},
+            Timeout=timeout,
+        )
+        return str(created["FunctionArn"])
+
+    def state_machine(self, machine: StateMachineDecl, definitions_dir: Path = STATEMACHINES_DIR) -> str:
+        """Create or update a state machine from its ASL file, substituting function ARNs like CDK does."""
+        definition = load_definition(
+            definitions_dir / machine.definition_file, {key: self.function(fn) for key, fn in machine.functions.items()}
+        )
+        arn = f"arn:aws:states:{self.settings.aws_region}:{ACCOUNT_ID}:stateMachine:{machine.name}"
+        try:
+            self.states.describe_state_machine(stateMachineArn=arn)
+            self.states.update_state_machine(stateMachineArn=arn, definition=definition)
+        except self.states.exceptions.StateMachineDoesNotExist:
+            arn = self.states.create_state_machine(name=machine.name, definition=definition, roleArn=LAMBDA_ROLE)[
+                "stateMachineArn"
+            ]
+        return arn
+
+
+def load_definition(path: Path, substitutions: dict[str, str]) -> str:
+    """ASL text with ``${Name}`` placeholders replaced (CDK's definition_substitutions)."""
+    text = path.read_text()
+    for key, value in substitutions.items():
+        text = text.replace("${" + key + "}", value)
+    if "${" in text:
+        raise ValueError(f"{path.name}: unresolved placeholder in {text[text.index('${') :][:40]}")
+    json.loads(text)  # fail early on a malformed definition
+    return text

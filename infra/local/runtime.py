@@ -1,0 +1,174 @@
+"""`make dev`: the whole platform on http://127.0.0.1:$PORT with an embedded AWS, no Docker, no network.
+
+Start-up: embedded AWS -> resources from the catalogue -> persisted data replayed -> local admin
+seeded -> event delivery and schedules -> the API gateway. Ctrl-C stops everything cleanly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from infra.catalog import FUNCTIONS, REPO_ROOT
+
+DEFAULT_ADMIN_EMAIL = "admin@agents-meetings.example.com"
+DEFAULT_ADMIN_PASSWORD = "local-admin-password"  # noqa: S105 - printed at start; local runtime only
+
+
+@dataclass(frozen=True)
+class LocalConfig:
+    port: int
+    aws_port: int
+    data_dir: Path | None  # None: nothing persisted (tests that want a clean slate)
+    admin_email: str
+    admin_password: str
+    host: str = "127.0.0.1"
+
+    @classmethod
+    def from_env(cls) -> LocalConfig:
+        data_dir = os.environ.get("LOCAL_DATA_DIR", str(REPO_ROOT / ".local" / "data"))
+        return cls(
+            port=int(os.environ.get("PORT", "8000")),
+            aws_port=int(os.environ.get("LOCAL_AWS_PORT", "0")) or free_port(),
+            data_dir=Path(data_dir) if data_dir not in ("", "none") else None,
+            admin_email=os.environ.get("LOCAL_ADMIN_EMAIL", DEFAULT_ADMIN_EMAIL),
+            admin_password=os.environ.get("LOCAL_ADMIN_PASSWORD", DEFAULT_ADMIN_PASSWORD),
+        )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def local_secrets(data_dir: Path | None) -> dict[str, str]:
+    """Signing keys made once per data directory (so tokens survive a restart), never hard-coded."""
+    path = data_dir / "secrets.json" if data_dir else None
+    if path and path.exists():
+        return dict(json.loads(path.read_text()))
+    values = {"JWT_SECRET": secrets.token_urlsafe(48), "LIVEKIT_API_SECRET": secrets.token_urlsafe(32)}
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+        path.chmod(0o600)
+    return values
+
+
+def configure_environment(config: LocalConfig) -> None:
+    """What Lambda's configuration gives each function in the cloud; set before any handler loads."""
+    keys = local_secrets(config.data_dir)
+    env = {
+        "ENVIRONMENT": "local",
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{config.aws_port}",
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",  # the embedded AWS accepts any credentials
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "AgentsMeetingsLocal",
+        "POWERTOOLS_SERVICE_NAME": "agents-meetings-local",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "JWT_SECRET": keys["JWT_SECRET"],
+    }
+    os.environ.update(env)
+    os.environ.pop("AWS_PROFILE", None)
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    os.environ.setdefault("LIVEKIT_URL", "ws://127.0.0.1:7880")
+    os.environ.setdefault("LIVEKIT_API_KEY", "agents-meetings-local")
+    os.environ.setdefault("LIVEKIT_API_SECRET", keys["LIVEKIT_API_SECRET"])
+
+
+class LocalPlatform:
+    """Everything but the HTTP server; tests start it in-process, `main` wraps it with uvicorn."""
+
+    def __init__(self, config: LocalConfig):
+        self.config = config
+        self.aws: Any = None
+        self.router: Any = None
+        self.registry: Any = None
+        self.gateway: Any = None
+        self.replayed = 0
+
+    def start(self) -> None:
+        configure_environment(self.config)
+        from agents_meetings.settings import get_settings, reset_settings
+
+        from infra.local.embedded_aws import EmbeddedAws
+        from infra.local.event_router import EventRouter
+        from infra.local.functions import FunctionRegistry
+        from infra.local.gateway import LocalApiGateway
+        from infra.local.provision import Provisioner
+
+        reset_settings()
+        settings = get_settings()
+        self.registry = FunctionRegistry()
+        self.aws = EmbeddedAws(self.config.aws_port, self.config.data_dir, self.registry)
+        self.aws.start()
+        queues = Provisioner(settings, self.aws.url).provision()
+        self.replayed = self.aws.restore()
+        self._seed_admin()
+        self.router = EventRouter(self.registry, queues, self.aws.url, settings.aws_region)
+        self.router.start()
+        self.gateway = LocalApiGateway(self.registry)
+        for decl in FUNCTIONS:  # warm every container now, so the first request is not a cold start
+            self.registry.handler(decl.name)
+
+    def _seed_admin(self) -> None:
+        from agents_meetings.events.publisher import EventBridgePublisher
+        from agents_meetings.identity.service import AuthService, NewAccount, find_by_email
+        from agents_meetings.tables import bind_tables
+
+        bind_tables()
+        if find_by_email(self.config.admin_email) is None:
+            AuthService(EventBridgePublisher()).register(
+                NewAccount(self.config.admin_email, self.config.admin_password, "Local Admin"), as_admin=True
+            )
+
+    def stop(self) -> None:
+        if self.router is not None:
+            self.router.stop()
+        if self.aws is not None:
+            self.aws.stop()
+
+
+def main() -> None:
+    import uvicorn
+
+    config = LocalConfig.from_env()
+    started = time.perf_counter()
+    platform = LocalPlatform(config)
+    platform.start()
+    server = uvicorn.Server(
+        uvicorn.Config(platform.gateway, host=config.host, port=config.port, log_level="warning", lifespan="off")
+    )
+    base = f"http://{config.host}:{config.port}"
+    print(
+        f"\nAgents-Meetings is running on {base}  (ready in {time.perf_counter() - started:.1f}s)\n"
+        f"  API docs      {base}/docs   OpenAPI {base}/api/openapi.json\n"
+        f"  Health        {base}/api/v1/health\n"
+        f"  Admin         {config.admin_email} / "
+        f"{'(LOCAL_ADMIN_PASSWORD)' if 'LOCAL_ADMIN_PASSWORD' in os.environ else config.admin_password}\n"
+        f"  Embedded AWS  {platform.aws.url}\n"
+        f"  Data          {config.data_dir or 'not persisted'} ({platform.replayed} changes restored)\n"
+        "  Stop with Ctrl-C.\n",
+        flush=True,
+    )
+    signal.signal(signal.SIGTERM, lambda *_: setattr(server, "should_exit", True))
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass  # uvicorn has already shut down cleanly; Ctrl-C is the normal way to stop
+    finally:
+        platform.stop()
+        print("Agents-Meetings stopped.", flush=True)
+    sys.exit(0)
