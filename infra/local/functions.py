@@ -84,10 +84,15 @@ class FunctionRegistry:
         )
         return self.handler(name)(event, context)
 
-    def invoke_as_lambda(self, name: str, payload: str | None) -> tuple[str, bool, str]:
-        """moto's Lambda invoke contract: (payload_json, errored, logs); errors in Lambda's shape."""
+    def invoke_as_lambda(self, name: str, payload: Any) -> tuple[str, bool, str]:
+        """moto's Lambda invoke contract: (payload_json, errored, logs); errors in Lambda's shape.
+
+        moto hands over the payload as JSON text from ``lambda.invoke`` but already parsed from
+        the Step Functions interpreter; both are accepted.
+        """
         try:
-            result = self.invoke(name, json.loads(payload) if payload else {})
+            event = json.loads(payload) if isinstance(payload, str | bytes | bytearray) else payload
+            result = self.invoke(name, {} if event is None else event)
             return json.dumps(result, default=str), False, ""
         except Exception as exc:  # noqa: BLE001 - a failed invocation is reported, as Lambda does
             error = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import zipfile
@@ -53,7 +54,6 @@ class Provisioner:
         create_tables(self.settings)
         self._bus()
         queues = [self.rule_queue(rule) for rule in EVENT_RULES]
-        self._lambda_role()
         for decl in FUNCTIONS:
             self.function(decl.name)
         for machine in STATE_MACHINES:
@@ -86,13 +86,11 @@ class Provisioner:
         return RuleQueue(rule=rule, queue_url=queue_url, queue_arn=queue_arn, dlq_url=dlq_url)
 
     def _lambda_role(self) -> None:
-        try:
+        with contextlib.suppress(self.iam.exceptions.EntityAlreadyExistsException):
             self.iam.create_role(
                 RoleName="agents-meetings-local-lambda",
                 AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
             )
-        except self.iam.exceptions.EntityAlreadyExistsException:
-            pass
 
     def function(self, name: str, *, timeout: int = 60) -> str:
         """Register a function with the embedded Lambda (for Step Functions); returns its ARN."""
@@ -100,6 +98,7 @@ class Provisioner:
             return str(self.lambdas.get_function(FunctionName=name)["Configuration"]["FunctionArn"])
         except self.lambdas.exceptions.ResourceNotFoundException:
             pass
+        self._lambda_role()
         created = self.lambdas.create_function(
             FunctionName=name,
             Runtime="python3.12",
