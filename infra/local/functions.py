@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import json
 import sys
@@ -41,6 +42,16 @@ class LocalLambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+_thread_state = threading.local()
+
+
+def _ensure_event_loop() -> None:
+    """Lambda calls handlers on a thread with an event loop (Mangum uses it); worker threads have none."""
+    if getattr(_thread_state, "loop", None) is None:
+        _thread_state.loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(_thread_state.loop)
+
+
 def load_module(decl: FunctionDecl) -> ModuleType:
     """Import functions/<folder>/handler.py under a unique module name (folders are not packages)."""
     name = f"agents_meetings_fn_{decl.name.replace('-', '_')}"
@@ -76,6 +87,7 @@ class FunctionRegistry:
         return name in self._handlers or name in self._decls
 
     def invoke(self, name: str, event: dict[str, Any]) -> Any:
+        _ensure_event_loop()
         decl = self._decls.get(name)
         context = LocalLambdaContext(
             function_name=name,

@@ -1,0 +1,105 @@
+"""The local runtime started as a user would (`python -m infra.local`), driven over HTTP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from infra.catalog import REPO_ROOT
+from infra.local.runtime import free_port
+
+ADMIN_EMAIL = "admin@e2e.example.com"
+ADMIN_PASSWORD = "e2e-admin-password-1"  # noqa: S105
+
+
+@dataclass
+class RunningPlatform:
+    process: subprocess.Popen[bytes]
+    base_url: str
+    data_dir: Path
+    log_path: Path
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.base_url, timeout=30)
+
+    def stop(self) -> int:
+        """Ctrl-C, as a user stops it; returns the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return int(self.process.returncode)
+
+
+def start_platform(data_dir: Path, log_path: Path) -> RunningPlatform:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "JWT_", "LIVEKIT_", "MOTO_"))}
+    env.update({
+        "PORT": str(port),
+        "LOCAL_DATA_DIR": str(data_dir),
+        "LOCAL_ADMIN_EMAIL": ADMIN_EMAIL,
+        "LOCAL_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "PASSWORD_HASH_TIME_COST": "1",
+        "PASSWORD_HASH_MEMORY_KIB": "1024",
+        "PYTHONUNBUFFERED": "1",
+    })
+    log = log_path.open("ab")
+    process = subprocess.Popen([sys.executable, "-m", "infra.local"], cwd=REPO_ROOT, env=env, stdout=log,
+                               stderr=subprocess.STDOUT)
+    platform = RunningPlatform(process, f"http://127.0.0.1:{port}", data_dir, log_path)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"local runtime exited early:\n{log_path.read_text()[-4000:]}")
+        try:
+            if httpx.get(f"{platform.base_url}/api/v1/health", timeout=2).status_code == 200:
+                return platform
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    platform.stop()
+    raise AssertionError(f"local runtime did not become healthy:\n{log_path.read_text()[-4000:]}")
+
+
+@pytest.fixture(scope="session")
+def platform_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    base = tmp_path_factory.mktemp("local-runtime")
+    return base / "data", base / "runtime.log"
+
+
+@pytest.fixture(scope="session")
+def platform(platform_dirs: tuple[Path, Path]) -> Iterator[RunningPlatform]:
+    running = start_platform(*platform_dirs)
+    yield running
+    running.stop()
+
+
+@pytest.fixture()
+def api(platform: RunningPlatform) -> Iterator[httpx.Client]:
+    with platform.client() as client:
+        yield client
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 10.0, interval: float = 0.1) -> Any:
+    """Poll until ``check`` returns something truthy (async work has a deadline, not a sleep)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met before the deadline")
+        time.sleep(interval)
