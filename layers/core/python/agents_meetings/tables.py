@@ -33,6 +33,7 @@ class PlatformModel(Model):
     class Meta:
         abstract = True
         table_name = "unbound"
+        host: str | None = None
         region = "us-east-1"
         max_retry_attempts = 5
         base_backoff_ms = 25

@@ -66,4 +66,4 @@ def lambda_handler(app: FastAPI) -> Callable[[dict[str, Any], Any], dict[str, An
             metrics.add_metric(name="ApiServerErrors", unit="Count", value=1)
         return response
 
-    return handler
+    return handler  # type: ignore[no-any-return]  # Powertools' decorators are untyped

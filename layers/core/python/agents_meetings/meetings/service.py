@@ -252,8 +252,12 @@ class MeetingService:
         items: list[MeetingModel] = []
         while position < len(statuses) and len(items) < limit:
             current = statuses[position].value
+
+            def run(lek: dict[str, Any] | None, status_value: str = current) -> Any:
+                return MeetingModel.by_status.query(status_value, range_condition, last_evaluated_key=lek)
+
             page, last = paginate(
-                lambda lek, s=current: MeetingModel.by_status.query(s, range_condition, last_evaluated_key=lek),
+                run,
                 key_names=key_names,
                 limit=limit - len(items),
                 cursor_key=start_key,
@@ -422,7 +426,7 @@ class MeetingService:
             raise Conflict(f"The meeting is {meeting.status}; it cannot be joined.", code="meeting_closed")
         if language is not None and language not in meeting.languages:
             raise Unprocessable(
-                f"This meeting's languages are {', '.join(meeting.languages)}.",
+                f"This meeting's languages are {', '.join(str(code) for code in meeting.languages)}.",
                 code="invalid_language",
                 details={"languages": meeting.languages},
             )
@@ -440,7 +444,7 @@ class MeetingService:
                 invited_at=now,
             )
         newly_joined = participant.status != ParticipantStatus.JOINED
-        chosen_language = language or participant.language or meeting.languages[0]
+        chosen_language = str(language or participant.language or meeting.languages[0])
         if newly_joined:
             participant.status = ParticipantStatus.JOINED.value
             participant.joined_at = now

@@ -89,6 +89,8 @@ class UserService:
         require_admin(actor)
         # Query the most selective index given; the other filters run inside DynamoDB.
         filters = []
+        index: Any
+        hash_value: str | None
         if status is not None:
             index, hash_value = UserModel.by_status, status.value
         elif role is not None:

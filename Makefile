@@ -1,0 +1,58 @@
+# Two commands matter: `make dev` (run the platform locally) and `make test` (run every test).
+# Each does its own set-up on a fresh clone: a virtualenv with the pinned packages, Node for CDK
+# from PyPI, and any system tool a later feature needs.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_WORKERS ?= 2
+export CDK_DISABLE_TELEMETRY := true
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: setup dev test test-unit test-integration test-e2e test-infra lint typecheck bench synth reset clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[local,infra,dev]'
+	@touch $(STAMP)
+
+## Run the whole platform on http://127.0.0.1:$${PORT:-8000} (embedded AWS, seeded admin). Ctrl-C stops it.
+dev: setup
+	$(BIN)/python -m infra.local
+
+## Every test: lint, types, unit, integration, infra (CDK), e2e (the local runtime over HTTP).
+test: setup lint typecheck
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile -p no:cacheprovider
+
+test-unit: setup
+	$(BIN)/python -m pytest -m unit -q
+test-integration: setup
+	$(BIN)/python -m pytest -m integration -q -n $(PYTEST_WORKERS)
+test-e2e: setup
+	$(BIN)/python -m pytest -m e2e -q
+test-infra: setup
+	$(BIN)/python -m pytest -m infra -q
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy
+
+bench: setup
+	$(BIN)/python -m bench
+
+synth: setup
+	$(BIN)/python infra/app.py
+
+## Forget all local data (accounts, meetings, ...): the next `make dev` starts empty.
+reset:
+	rm -rf .local/data
+
+clean:
+	rm -rf $(VENV) cdk.out .local .pytest_cache .mypy_cache .ruff_cache
