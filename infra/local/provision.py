@@ -42,7 +42,7 @@ def _placeholder_zip() -> bytes:
 
 class Provisioner:
     def __init__(self, settings: Settings, endpoint_url: str):
-        self.settings = settings
+        self.settings = settings.model_copy(update={"aws_endpoint_url": endpoint_url})
         kwargs: dict[str, Any] = {"region_name": settings.aws_region, "endpoint_url": endpoint_url}
         self.events = boto3.client("events", **kwargs)
         self.sqs = boto3.client("sqs", **kwargs)

@@ -12,8 +12,8 @@ from typing import Any
 
 import boto3
 import pytest
-
 from agents_meetings.settings import get_settings, reset_settings
+
 from infra.catalog import StateMachineDecl
 from infra.local.embedded_aws import EmbeddedAws
 from infra.local.functions import FunctionRegistry
@@ -59,8 +59,12 @@ def _machine(aws: EmbeddedAws) -> tuple[Any, str]:
     decl = StateMachineDecl(
         name="proof",
         definition_file="proof.asl.json",
-        functions={"PrepareArn": "proof-prepare", "FlakyArn": "proof-flaky", "SquareArn": "proof-square",
-                   "ExplodeArn": "proof-explode"},
+        functions={
+            "PrepareArn": "proof-prepare",
+            "FlakyArn": "proof-flaky",
+            "SquareArn": "proof-square",
+            "ExplodeArn": "proof-explode",
+        },
     )
     arn = provisioner.state_machine(decl, definitions_dir=DEFINITIONS)
     return provisioner.states, arn
@@ -103,8 +107,9 @@ def test_catch_routes_a_failed_task_to_the_failure_branch(embedded: Any) -> None
 
 
 def test_unresolved_placeholder_is_refused(tmp_path: Path) -> None:
-    (tmp_path / "bad.asl.json").write_text('{"StartAt": "A", "States": {"A": {"Type": "Task", '
-                                           '"Resource": "${Missing}", "End": true}}}')
+    (tmp_path / "bad.asl.json").write_text(
+        '{"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "${Missing}", "End": true}}}'
+    )
     with pytest.raises(ValueError, match="unresolved placeholder"):
         load_definition(tmp_path / "bad.asl.json", {})
 
