@@ -19,6 +19,9 @@ STATEMACHINES_DIR = REPO_ROOT / "statemachines"
 CORE_LAYER_DIR = REPO_ROOT / "layers" / "core"
 
 FunctionKind = Literal["api", "worker", "job", "pipeline"]
+# Secrets a function may read; each becomes <NAME>_ARN in its environment and a read grant.
+SecretName = Literal["jwt", "livekit"]
+OUTBOX_TABLE = "event-outbox"
 
 
 @dataclass(frozen=True)
@@ -32,10 +35,18 @@ class FunctionDecl:
     routes: tuple[str, ...] = ()
     memory_mb: int = 1024
     timeout_seconds: int = 29
-    # Logical table names the function reads or writes (least-privilege grants in CDK).
+    # Logical table names the function reads and writes / only reads (least-privilege grants in CDK).
     tables: tuple[str, ...] = ()
+    read_tables: tuple[str, ...] = ()
     publishes_events: bool = False
+    secrets: tuple[SecretName, ...] = ()
     description: str = ""
+
+    @property
+    def read_write_tables(self) -> tuple[str, ...]:
+        """Declared tables plus the outbox a publisher parks refused events in."""
+        extra = (OUTBOX_TABLE,) if self.publishes_events and OUTBOX_TABLE not in self.tables else ()
+        return (*self.tables, *extra)
 
     @property
     def handler_path(self) -> Path:
@@ -85,6 +96,7 @@ FUNCTIONS: tuple[FunctionDecl, ...] = (
         routes=("/api/v1/auth",),
         tables=USER_TABLES,
         publishes_events=True,
+        secrets=("jwt",),
         description="Registration, login, token refresh and logout",
     ),
     FunctionDecl(
@@ -94,6 +106,7 @@ FUNCTIONS: tuple[FunctionDecl, ...] = (
         routes=("/api/v1/users", "/api/v1/admin/users", "/api/v1/admin/audit-logs"),
         tables=(*USER_TABLES, "user-statistics"),
         publishes_events=True,
+        secrets=("jwt",),
         description="Profiles and user administration",
     ),
     FunctionDecl(
@@ -103,6 +116,7 @@ FUNCTIONS: tuple[FunctionDecl, ...] = (
         routes=("/api/v1/meetings",),
         tables=(*USER_TABLES, "meetings", "meeting-participants"),
         publishes_events=True,
+        secrets=("jwt", "livekit"),
         description="Meetings, participants and LiveKit join tokens",
     ),
     FunctionDecl(
@@ -111,7 +125,7 @@ FUNCTIONS: tuple[FunctionDecl, ...] = (
         kind="api",
         routes=("/api/v1/health",),
         memory_mb=256,
-        tables=("users",),
+        read_tables=("users",),
         description="Liveness and dependency health",
     ),
     FunctionDecl(

@@ -7,6 +7,7 @@ none of them spells out a table, route or event rule of its own.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from aws_cdk import Acknowledgment, RemovalPolicy, Validations
 from constructs import IConstruct
@@ -22,6 +23,13 @@ def removal_policy_for(stage: str) -> RemovalPolicy:
     return RemovalPolicy.DESTROY if stage == "dev" else RemovalPolicy.RETAIN
 
 
-def acknowledge(scope: IConstruct, rules: dict[str, str]) -> None:
-    """Acknowledge cdk-nag findings (rule id -> written reason) on ``scope`` and its children."""
-    Validations.of(scope).acknowledge(*(Acknowledgment(id=rule_id, reason=reason) for rule_id, reason in rules.items()))
+# cdk-nag 3 reports through CDK's policy validation under its pack name; a qualified id lets CDK
+# record each acknowledgment, with its reason, in the synthesized validation report.
+NAG_PACK = "AwsSolutions"
+
+
+def acknowledge_nag(scope: IConstruct, findings: Mapping[str, str]) -> None:
+    """Acknowledge cdk-nag findings (``"IAM5[Resource::*]"`` -> written reason) on ``scope`` and below."""
+    Validations.of(scope).acknowledge(
+        *(Acknowledgment(id=f"{NAG_PACK}::{NAG_PACK}-{finding}", reason=reason) for finding, reason in findings.items())
+    )

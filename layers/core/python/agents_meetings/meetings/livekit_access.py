@@ -19,6 +19,16 @@ class RoomAccess:
     expires_in: int
 
 
+def livekit_api_secret(settings: Settings) -> str | None:
+    if settings.livekit_api_secret is not None:
+        return settings.livekit_api_secret.get_secret_value()
+    if settings.livekit_api_secret_arn:
+        from aws_lambda_powertools.utilities import parameters  # noqa: PLC0415
+
+        return str(parameters.get_secret(settings.livekit_api_secret_arn, max_age=300))
+    return None
+
+
 def build_room_access(
     *,
     room_name: str,
@@ -33,9 +43,13 @@ def build_room_access(
     from livekit.api.access_token import AccessToken, VideoGrants
 
     settings = settings or get_settings()
-    if not settings.livekit_api_key or settings.livekit_api_secret is None:
-        raise ServiceUnavailable("Video rooms are not configured (LIVEKIT_API_KEY / LIVEKIT_API_SECRET).",
-                                 code="livekit_not_configured", retry_after_seconds=60)
+    secret = livekit_api_secret(settings)
+    if not settings.livekit_api_key or secret is None:
+        raise ServiceUnavailable(
+            "Video rooms are not configured (LIVEKIT_API_KEY and LIVEKIT_API_SECRET or LIVEKIT_API_SECRET_ARN).",
+            code="livekit_not_configured",
+            retry_after_seconds=60,
+        )
     ttl = settings.livekit_token_ttl_seconds
     grants = VideoGrants(
         room_join=True,
@@ -46,7 +60,7 @@ def build_room_access(
         room_admin=is_room_admin,
     )
     token = (
-        AccessToken(settings.livekit_api_key, settings.livekit_api_secret.get_secret_value())
+        AccessToken(settings.livekit_api_key, secret)
         .with_identity(identity)
         .with_name(display_name)
         .with_metadata(json.dumps(metadata))

@@ -1,0 +1,142 @@
+"""One Lambda function per ``infra.catalog.FUNCTIONS`` entry, each with its own least-privilege role.
+
+Permissions follow the declaration: read/write or read-only on the tables a function lists (a
+publisher also writes the event outbox), ``events:PutEvents`` only where it publishes, and read
+access to exactly the secrets it names, whose ARNs it receives as ``<NAME>_ARN``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from infra.catalog import FUNCTIONS, FunctionDecl
+from infra.constructs import acknowledge_nag, pascal_case
+from infra.constructs.layers import ARCHITECTURE, ASSET_EXCLUDES, RUNTIME
+
+METRICS_NAMESPACE = "AgentsMeetings"
+# The variable agents_meetings.settings.Settings reads each secret's ARN from.
+SECRET_ENVIRONMENT = {"jwt": "JWT_SECRET_ARN", "livekit": "LIVEKIT_API_SECRET_ARN"}
+
+# cdk-nag findings every function has, and why each is accepted.
+FUNCTION_FINDINGS = {
+    "L1": "Pinned to Python 3.12 on purpose: the deps layer is built from cp312 wheels "
+    "(infra/bundling.py LAMBDA_PYTHON_VERSION); a runtime upgrade moves both together, tested.",
+    "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]": "The "
+    "AWS-maintained basic execution policy only allows writing CloudWatch Logs, which every function needs; "
+    "retention is set on the function's own log group.",
+    "IAM5[Resource::*]": "X-Ray (tracing ACTIVE): xray:PutTraceSegments and xray:PutTelemetryRecords have no "
+    "resource-level permissions, AWS documents Resource '*' for them.",
+}
+TABLE_FINDINGS = {
+    "IAM5[Action::kms:GenerateDataKey*]": "DynamoDB with a customer-managed key needs data-key generation for "
+    "writes; the statement is limited to the one platform data key.",
+    "IAM5[Action::kms:ReEncrypt*]": "Part of CDK's grant on the customer-managed table key; the statement is "
+    "limited to the one platform data key, which only encrypts the platform tables.",
+}
+
+
+class PlatformFunctions(Construct):
+    """``functions[decl.name]`` for every declared function."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        layers: list[lambda_.ILayerVersion],
+        tables: Mapping[str, dynamodb.ITable],
+        event_bus: events.IEventBus,
+        secrets: Mapping[str, secretsmanager.ISecret],
+        environment: Mapping[str, str],
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.functions: dict[str, lambda_.Function] = {}
+        for decl in FUNCTIONS:
+            secret_environment = {SECRET_ENVIRONMENT[name]: secrets[name].secret_arn for name in decl.secrets}
+            function = self._function(decl, layers, {**environment, **secret_environment}, removal_policy)
+            self._grant(decl, function, tables, event_bus, secrets)
+            acknowledge_nag(function, FUNCTION_FINDINGS)
+            self.functions[decl.name] = function
+
+    def _function(
+        self,
+        decl: FunctionDecl,
+        layers: list[lambda_.ILayerVersion],
+        environment: Mapping[str, str],
+        removal_policy: RemovalPolicy,
+    ) -> lambda_.Function:
+        if not decl.handler_path.is_file():
+            raise FileNotFoundError(
+                f"function {decl.name!r} is declared in infra/catalog.py but {decl.handler_path} does not exist"
+            )
+        construct_id = pascal_case(decl.name)
+        # An explicit log group (rather than the deprecated log_retention custom resource) so that
+        # retention and removal are plain CloudFormation.
+        log_group = logs.LogGroup(
+            self,
+            f"{construct_id}Logs",
+            retention=logs.RetentionDays.ONE_MONTH,
+            removal_policy=removal_policy,
+        )
+        return lambda_.Function(
+            self,
+            construct_id,
+            description=decl.description or decl.name,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler="handler.handler",
+            code=lambda_.Code.from_asset(str(decl.handler_path.parent), exclude=ASSET_EXCLUDES),
+            memory_size=decl.memory_mb,
+            timeout=Duration.seconds(decl.timeout_seconds),
+            layers=layers,
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=log_group,
+            environment={
+                **environment,
+                "POWERTOOLS_SERVICE_NAME": decl.name,
+                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+            },
+        )
+
+    @staticmethod
+    def _grant(
+        decl: FunctionDecl,
+        function: lambda_.Function,
+        tables: Mapping[str, dynamodb.ITable],
+        event_bus: events.IEventBus,
+        secrets: Mapping[str, secretsmanager.ISecret],
+    ) -> None:
+        unknown = sorted((set(decl.read_write_tables) | set(decl.read_tables)) - set(tables))
+        if unknown:
+            raise KeyError(f"function {decl.name!r} lists tables that agents_meetings.tables lacks: {unknown}")
+        grants = [(name, True) for name in decl.read_write_tables] + [(name, False) for name in decl.read_tables]
+        for logical_name, writes in grants:
+            table = tables[logical_name]
+            if writes:
+                table.grant_read_write_data(function)
+            else:
+                table.grant_read_data(function)
+            table_id = Stack.of(function).get_logical_id(table.node.default_child)  # type: ignore[arg-type]
+            acknowledge_nag(
+                function,
+                {
+                    f"IAM5[Resource::<{table_id}.Arn>/index/*]": f"Queries on the {logical_name} table's global "
+                    "secondary indexes need its index ARNs; the wildcard spans only that table's indexes.",
+                },
+            )
+        if decl.read_write_tables:
+            acknowledge_nag(function, TABLE_FINDINGS)
+        if decl.publishes_events:
+            event_bus.grant_put_events_to(function)
+        for name in decl.secrets:
+            secrets[name].grant_read(function)

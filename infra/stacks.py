@@ -1,0 +1,154 @@
+"""The platform stack: its configuration (read from CDK context) and the constructs it composes.
+
+``PlatformConfig`` is the one place context keys are read; ``PlatformStack`` wires data, layers,
+functions, events and the API together, acknowledges cdk-nag findings with reasons, and exports
+the names clients and operators need.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, get_args
+
+from agents_meetings.settings import Settings
+from aws_cdk import Annotations, CfnOutput, RemovalPolicy, Stack, Tags
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct, Node
+
+from infra.constructs import acknowledge_nag, pascal_case, removal_policy_for
+from infra.constructs.api import PlatformApi
+from infra.constructs.data import DataTables
+from infra.constructs.events import EventRouting, PlatformEventBus
+from infra.constructs.functions import PlatformFunctions
+from infra.constructs.layers import SharedLayers
+
+# Stages a deployment may name; "local" and "test" are the embedded runtime's, never deployed.
+DEPLOYABLE_STAGES = tuple(
+    stage for stage in get_args(Settings.model_fields["environment"].annotation) if stage not in ("local", "test")
+)
+JWT_SECRET_LENGTH = 64
+
+
+@dataclass(frozen=True)
+class PlatformConfig:
+    """Deployment settings; each field is the CDK context key of the same name (cdk.json, ``-c``)."""
+
+    stage: str = "prod"
+    table_prefix: str = "agents-meetings-"
+    event_bus_name: str = "agents-meetings"
+    api_stage: str = "prod"
+    jwt_issuer: str = "agents-meetings"
+    jwt_audience: str = "agents-meetings-api"
+    livekit_url: str = ""
+    livekit_api_key: str = ""
+
+    def __post_init__(self) -> None:
+        if self.stage not in DEPLOYABLE_STAGES:
+            raise ValueError(f"context 'stage' must be one of {DEPLOYABLE_STAGES}, got {self.stage!r}")
+
+    @classmethod
+    def from_context(cls, node: Node) -> PlatformConfig:
+        values: dict[str, Any] = {}
+        for field in fields(cls):
+            value = node.try_get_context(field.name)
+            if value is not None:
+                values[field.name] = str(value)
+        return cls(**values)
+
+    @property
+    def removal_policy(self) -> RemovalPolicy:
+        return removal_policy_for(self.stage)
+
+    def function_environment(self) -> dict[str, str]:
+        """Variables every function gets, named as ``agents_meetings.settings.Settings`` reads them.
+
+        Secret ARNs are added per function, only where the catalogue says the function reads them.
+        """
+        environment = {
+            "ENVIRONMENT": self.stage,
+            "TABLE_PREFIX": self.table_prefix,
+            "EVENT_BUS_NAME": self.event_bus_name,
+            "JWT_ISSUER": self.jwt_issuer,
+            "JWT_AUDIENCE": self.jwt_audience,
+        }
+        # Unset rather than empty, so that a missing value is visible as Settings' default.
+        if self.livekit_url:
+            environment["LIVEKIT_URL"] = self.livekit_url
+        if self.livekit_api_key:
+            environment["LIVEKIT_API_KEY"] = self.livekit_api_key
+        return environment
+
+
+class PlatformStack(Stack):
+    """Everything the Agents-Meetings platform runs on, in one stack."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: PlatformConfig, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.config = config
+        removal_policy = config.removal_policy
+        Tags.of(self).add("project", "agents-meetings")
+        Tags.of(self).add("stage", config.stage)
+        if not (config.livekit_url and config.livekit_api_key):
+            Annotations.of(self).add_warning_v2(
+                "agents-meetings:livekit-context",
+                "context livekit_url / livekit_api_key not set: functions fall back to the local LiveKit defaults",
+            )
+
+        self.data = DataTables(self, "Data", table_prefix=config.table_prefix, removal_policy=removal_policy)
+        self.layers = SharedLayers(self, "Layers", removal_policy=removal_policy)
+        self.event_bus = PlatformEventBus(self, "EventBus", bus_name=config.event_bus_name)
+        self.jwt_secret = secretsmanager.Secret(
+            self,
+            "JwtSigningKey",
+            description="HS256 signing key of the platform's access and refresh tokens",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=JWT_SECRET_LENGTH, exclude_punctuation=True
+            ),
+            removal_policy=removal_policy,
+        )
+        acknowledge_nag(
+            self.jwt_secret,
+            {
+                "SMG4": "Rotating the HS256 signing key would invalidate every issued token, since verifiers "
+                "hold one key; automatic rotation waits for key ids (kid) and two-key verification.",
+            },
+        )
+        # Created with a random placeholder: operators store the real LiveKit API secret in it
+        # (aws secretsmanager put-secret-value); the meetings function reads it at run time.
+        self.livekit_secret = secretsmanager.Secret(
+            self,
+            "LiveKitApiSecret",
+            description="LiveKit API secret that signs room access tokens (set to the deployment's real secret)",
+            generate_secret_string=secretsmanager.SecretStringGenerator(password_length=48, exclude_punctuation=True),
+            removal_policy=removal_policy,
+        )
+        acknowledge_nag(
+            self.livekit_secret,
+            {
+                "SMG4": "The LiveKit API secret is issued by the LiveKit deployment and rotated there; this secret "
+                "only carries it to the meetings function."
+            },
+        )
+        self.functions = PlatformFunctions(
+            self,
+            "Functions",
+            layers=self.layers.all,
+            tables=self.data.tables,
+            event_bus=self.event_bus.bus,
+            secrets={"jwt": self.jwt_secret, "livekit": self.livekit_secret},
+            environment=config.function_environment(),
+            removal_policy=removal_policy,
+        )
+        self.events = EventRouting(self, "Events", bus=self.event_bus.bus, functions=self.functions.functions)
+        self.api = PlatformApi(
+            self,
+            "Api",
+            functions=self.functions.functions,
+            stage_name=config.api_stage,
+            removal_policy=removal_policy,
+        )
+
+        CfnOutput(self, "ApiUrl", value=self.api.rest_api.url, description="Base URL of the REST API stage")
+        CfnOutput(self, "EventBusName", value=self.event_bus.bus.event_bus_name)
+        for logical_name, table in self.data.tables.items():
+            CfnOutput(self, f"{pascal_case(logical_name)}TableName", value=table.table_name)
