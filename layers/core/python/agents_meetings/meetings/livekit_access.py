@@ -23,7 +23,7 @@ def livekit_api_secret(settings: Settings) -> str | None:
     if settings.livekit_api_secret is not None:
         return settings.livekit_api_secret.get_secret_value()
     if settings.livekit_api_secret_arn:
-        from aws_lambda_powertools.utilities import parameters  # noqa: PLC0415
+        from aws_lambda_powertools.utilities import parameters
 
         return str(parameters.get_secret(settings.livekit_api_secret_arn, max_age=300))
     return None
