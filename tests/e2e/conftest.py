@@ -19,7 +19,7 @@ from infra.catalog import REPO_ROOT
 from infra.local.runtime import free_port
 
 ADMIN_EMAIL = "admin@e2e.example.com"
-ADMIN_PASSWORD = "e2e-admin-password-1"  # noqa: S105
+ADMIN_PASSWORD = "e2e-admin-password-1"
 
 
 @dataclass
@@ -47,18 +47,21 @@ class RunningPlatform:
 def start_platform(data_dir: Path, log_path: Path) -> RunningPlatform:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "JWT_", "LIVEKIT_", "MOTO_"))}
-    env.update({
-        "PORT": str(port),
-        "LOCAL_DATA_DIR": str(data_dir),
-        "LOCAL_ADMIN_EMAIL": ADMIN_EMAIL,
-        "LOCAL_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "PASSWORD_HASH_TIME_COST": "1",
-        "PASSWORD_HASH_MEMORY_KIB": "1024",
-        "PYTHONUNBUFFERED": "1",
-    })
+    env.update(
+        {
+            "PORT": str(port),
+            "LOCAL_DATA_DIR": str(data_dir),
+            "LOCAL_ADMIN_EMAIL": ADMIN_EMAIL,
+            "LOCAL_ADMIN_PASSWORD": ADMIN_PASSWORD,
+            "PASSWORD_HASH_TIME_COST": "1",
+            "PASSWORD_HASH_MEMORY_KIB": "1024",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     log = log_path.open("ab")
-    process = subprocess.Popen([sys.executable, "-m", "infra.local"], cwd=REPO_ROOT, env=env, stdout=log,
-                               stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "infra.local"], cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     platform = RunningPlatform(process, f"http://127.0.0.1:{port}", data_dir, log_path)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:

@@ -63,8 +63,13 @@ def test_register_approve_login_create_invite_join_leave_end(api: httpx.Client, 
     assert denied.status_code == 403 and error_code(denied) == "admin_required"
 
     # Participants cannot create meetings; a teacher can.
-    body = {"title": "Algebra 101", "meeting_type": "classroom", "scheduled_at": in_one_hour(),
-            "languages": ["en", "es"], "tags": ["math"]}
+    body = {
+        "title": "Algebra 101",
+        "meeting_type": "classroom",
+        "scheduled_at": in_one_hour(),
+        "languages": ["en", "es"],
+        "tags": ["math"],
+    }
     assert error_code(api.post("/api/v1/meetings", headers=student, json=body)) == "organiser_required"
     bad = api.post("/api/v1/meetings", headers=host, json={**body, "languages": ["english!"]})
     assert bad.status_code == 422
@@ -79,8 +84,12 @@ def test_register_approve_login_create_invite_join_leave_end(api: httpx.Client, 
     assert api.get(f"/api/v1/meetings/{meeting_id}", headers=student).status_code == 200
     assert api.get(f"/api/v1/meetings/{meeting_id}", headers=stranger).status_code == 404
     assert [m["id"] for m in api.get("/api/v1/meetings", headers=student).json()["items"]] == [meeting_id]
-    assert api.post(f"/api/v1/meetings/{meeting_id}/participants", headers=student,
-                    json={"user_ids": [stranger_id]}).status_code == 403
+    assert (
+        api.post(
+            f"/api/v1/meetings/{meeting_id}/participants", headers=student, json={"user_ids": [stranger_id]}
+        ).status_code
+        == 403
+    )
 
     # Illegal state changes are 409 with a clear message.
     ending = api.post(f"/api/v1/meetings/{meeting_id}/end", headers=host)
@@ -121,8 +130,9 @@ def test_register_approve_login_create_invite_join_leave_end(api: httpx.Client, 
         return stats if stats["meetings_hosted"] == 1 else None
 
     wait_for(host_stats)
-    student_stats = wait_for(lambda: (s := api.get("/api/v1/users/me/statistics", headers=student).json())
-                             ["meetings_attended"] == 1 and s)
+    student_stats = wait_for(
+        lambda: (s := api.get("/api/v1/users/me/statistics", headers=student).json())["meetings_attended"] == 1 and s
+    )
     assert student_stats["meetings_attended"] == 1
 
     # The audit trail has the mutations, with the API Gateway request id.
@@ -136,15 +146,21 @@ def test_logout_revokes_the_token_and_bad_input_is_a_clear_4xx(api: httpx.Client
     tokens = api.post("/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}).json()
     headers = {"Authorization": f"Bearer {tokens['access_token']}"}
     assert api.get("/api/v1/users/me", headers=headers).status_code == 200
-    assert api.post("/api/v1/auth/logout", headers=headers, json={"refresh_token": tokens["refresh_token"]}
-                    ).status_code == 204
+    assert (
+        api.post("/api/v1/auth/logout", headers=headers, json={"refresh_token": tokens["refresh_token"]}).status_code
+        == 204
+    )
     revoked = api.get("/api/v1/users/me", headers=headers)
     assert revoked.status_code == 401 and error_code(revoked) == "token_revoked"
     assert api.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}).status_code == 401
 
     assert error_code(api.get("/api/v1/users/me")) == "not_authenticated"
-    assert api.post("/api/v1/auth/register", content=b"{not json", headers={"content-type": "application/json"}
-                    ).status_code == 422
+    assert (
+        api.post(
+            "/api/v1/auth/register", content=b"{not json", headers={"content-type": "application/json"}
+        ).status_code
+        == 422
+    )
     unknown = api.get("/api/v1/nothing-here")
     assert unknown.status_code == 404 and error_code(unknown) == "route_not_found"
     wrong = api.post("/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": "wrong-password"})
@@ -167,8 +183,9 @@ def test_data_survives_a_restart(tmp_path: Any) -> None:
     try:
         with first.client() as api:
             admin = login(api, ADMIN_EMAIL, ADMIN_PASSWORD)
-            meeting = api.post("/api/v1/meetings", headers=admin,
-                               json={"title": "Survives restarts", "scheduled_at": in_one_hour()}).json()
+            meeting = api.post(
+                "/api/v1/meetings", headers=admin, json={"title": "Survives restarts", "scheduled_at": in_one_hour()}
+            ).json()
             user_id, email, password = register(api, "persistent")
             api.post(f"/api/v1/admin/users/{user_id}/approve", headers=admin)
     finally:

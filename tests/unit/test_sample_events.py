@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from agents_meetings.events.catalog import REQUIRED_FIELDS, DomainEvent
+
 from infra.catalog import REPO_ROOT
 
 pytestmark = pytest.mark.unit

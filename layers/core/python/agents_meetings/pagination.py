@@ -65,6 +65,25 @@ def index_key_names(model: type[Model], index_name: str | None = None) -> list[s
     return [model.get_attributes()[n].attr_name or n for n in names]
 
 
+def check_cursor_key(cursor_key: dict[str, Any] | None, key_names: list[str]) -> dict[str, Any] | None:
+    """A cursor must be a key of this listing: exactly its key attributes, each a DynamoDB string or
+    number. Anything else (tampered, or from another listing) is a 400, never a database error."""
+    if cursor_key is None:
+        return None
+    valid = set(cursor_key) == set(key_names) and all(
+        isinstance(value, dict)
+        and len(value) == 1
+        and next(iter(value)) in ("S", "N")
+        and isinstance(next(iter(value.values())), str)
+        for value in cursor_key.values()
+    )
+    if not valid:
+        raise InvalidRequest(
+            "The cursor does not belong to this listing; start again without one.", code="invalid_cursor"
+        )
+    return cursor_key
+
+
 def paginate(
     run_query: Callable[[dict[str, Any] | None], Iterable[M]],
     *,
@@ -80,7 +99,7 @@ def paginate(
     last page has no cursor.
     """
     items: list[M] = []
-    iterator: Iterator[M] = iter(run_query(cursor_key))
+    iterator: Iterator[M] = iter(run_query(check_cursor_key(cursor_key, key_names)))
     for item in iterator:
         if keep is not None and not keep(item):
             continue

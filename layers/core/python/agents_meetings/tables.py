@@ -7,6 +7,7 @@ CDK (infra/constructs/data.py), the local runtime and the tests all build tables
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, ClassVar
 
 from pynamodb.attributes import (
@@ -18,10 +19,13 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
+from pynamodb.connection import Connection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from agents_meetings.settings import Settings, get_settings
+
+USER_DIRECTORY = "users"
 
 
 class PlatformModel(Model):
@@ -60,6 +64,17 @@ class UsersByActive(GlobalSecondaryIndex["UserModel"]):
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
+class UsersByCreated(GlobalSecondaryIndex["UserModel"]):
+    """Every user, newest first: one partition (``directory`` is constant), fine at directory scale."""
+
+    class Meta:
+        index_name = "by_created"
+        projection = AllProjection()
+
+    directory = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
 class UsersByStatus(GlobalSecondaryIndex["UserModel"]):
     class Meta:
         index_name = "by_status"
@@ -83,6 +98,7 @@ class UserModel(PlatformModel):
     is_active = BooleanAttribute(default=True)
     # DynamoDB keys cannot be booleans: the is_active GSI keys on "active"/"inactive".
     active_key = UnicodeAttribute(default="active")
+    directory = UnicodeAttribute(default=USER_DIRECTORY)
     password_hash = UnicodeAttribute(null=True)
     timezone = UnicodeAttribute(default="UTC")
     bio = UnicodeAttribute(null=True)
@@ -93,6 +109,7 @@ class UserModel(PlatformModel):
     by_role = UsersByRole()
     by_active = UsersByActive()
     by_status = UsersByStatus()
+    by_created = UsersByCreated()
 
 
 class UserEmailModel(PlatformModel):
@@ -363,6 +380,17 @@ def table_spec(model: type[PlatformModel]) -> TableSpec:
     return TableSpec(model.logical_name, partition, sort, tuple(indexes), model.ttl_attribute)
 
 
+@lru_cache(maxsize=8)
+def _connection(region: str, host: str | None) -> Connection:
+    return Connection(region=region, host=host)
+
+
+def transaction_connection() -> Connection:
+    """The connection transactions run on, reused for the container's life (a new one per
+    transaction would rebuild a botocore session and client each time)."""
+    return _connection(UserModel.Meta.region, UserModel.Meta.host)
+
+
 def bind_tables(settings: Settings | None = None) -> None:
     """Point every model at its physical table (prefix + logical name) and endpoint."""
     settings = settings or get_settings()
@@ -371,6 +399,7 @@ def bind_tables(settings: Settings | None = None) -> None:
         model.Meta.region = settings.aws_region
         model.Meta.host = settings.aws_endpoint_url
         model._connection = None  # pynamodb caches the connection with the old name and host
+    _connection.cache_clear()
 
 
 def create_tables(settings: Settings | None = None) -> None:

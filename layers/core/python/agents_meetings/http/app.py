@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agents_meetings import __version__
 from agents_meetings.http.errors import install_error_handlers
@@ -19,6 +21,34 @@ API_DESCRIPTION = (
     "token as `Authorization: Bearer <token>`. Every error has the shape "
     '`{"error": {"code", "message", "details", "request_id"}}`.'
 )
+
+
+class RequestIdMiddleware:
+    """Give each request an id (API Gateway's, else X-Request-Id, else new) and echo it in a header.
+
+    Plain ASGI rather than ``@app.middleware("http")``, which costs a task and a stream per request.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        event = scope.get("aws.event") or {}
+        request_id = (event.get("requestContext") or {}).get("requestId")
+        if not request_id:
+            request_id = Headers(scope=scope).get("x-request-id") or str(uuid.uuid4())
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["X-Request-Id"] = request_id
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
 
 
 def create_app(name: str, routers: Iterable[APIRouter], *, with_docs: bool = False) -> FastAPI:
@@ -34,15 +64,7 @@ def create_app(name: str, routers: Iterable[APIRouter], *, with_docs: bool = Fal
     )
     install_error_handlers(app)
 
-    @app.middleware("http")
-    async def _request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        event = request.scope.get("aws.event") or {}
-        request_id = (event.get("requestContext") or {}).get("requestId") or request.headers.get("x-request-id")
-        request.state.request_id = request_id or str(uuid.uuid4())
-        response = await call_next(request)
-        response.headers["X-Request-Id"] = request.state.request_id
-        return response
-
+    app.add_middleware(RequestIdMiddleware)
     for router in routers:
         app.include_router(router)
     return app
@@ -57,7 +79,7 @@ def lambda_handler(app: FastAPI) -> Callable[[dict[str, Any], Any], dict[str, An
     asgi = Mangum(app, lifespan="off")
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-    @tracer.capture_lambda_handler(capture_response=False)
+    @tracer.capture_lambda_handler(capture_response=False)  # type: ignore[untyped-decorator]
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         metrics.add_metric(name="ApiRequests", unit="Count", value=1)

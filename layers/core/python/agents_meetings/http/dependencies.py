@@ -1,4 +1,8 @@
-"""Services wired for request handlers; created once per container, overridable in tests."""
+"""Services wired for request handlers; created once per container, overridable in tests.
+
+Dependencies are ``async`` on purpose: a sync dependency costs a thread-pool hop per request, and a
+Lambda container serves one request at a time, so the services' blocking I/O on the loop is free.
+"""
 
 from __future__ import annotations
 
@@ -19,15 +23,19 @@ def event_publisher() -> EventPublisher:
     return EventBridgePublisher()
 
 
-def auth_service(events: Annotated[EventPublisher, Depends(event_publisher)]) -> AuthService:
+async def publisher() -> EventPublisher:
+    return event_publisher()
+
+
+async def auth_service(events: Annotated[EventPublisher, Depends(publisher)]) -> AuthService:
     return AuthService(events)
 
 
-def user_service(events: Annotated[EventPublisher, Depends(event_publisher)]) -> UserService:
+async def user_service(events: Annotated[EventPublisher, Depends(publisher)]) -> UserService:
     return UserService(events)
 
 
-def meeting_service(events: Annotated[EventPublisher, Depends(event_publisher)]) -> MeetingService:
+async def meeting_service(events: Annotated[EventPublisher, Depends(publisher)]) -> MeetingService:
     return MeetingService(events)
 
 

@@ -38,10 +38,11 @@ def error_response(
     details: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    body = ErrorResponse(
-        error=ErrorBody(code=code, message=message, details=details or {}, request_id=request_id_of(request))
-    )
-    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+    request_id = request_id_of(request)
+    body = ErrorResponse(error=ErrorBody(code=code, message=message, details=details or {}, request_id=request_id))
+    # Set here as well as by the middleware: a 500 is answered outside the middleware stack.
+    all_headers = {**(headers or {}), **({"X-Request-Id": request_id} if request_id else {})}
+    return JSONResponse(body.model_dump(), status_code=status, headers=all_headers)
 
 
 _HTTP_CODES = {
@@ -56,15 +57,27 @@ _HTTP_CODES = {
 }
 
 
-def _is_throttling(exc: Exception) -> bool:
-    code = getattr(exc, "cause_response_code", None) or ""
-    return code in {
+# DynamoDB answers that mean "busy, try again": the client gets 503 + Retry-After. Anything else
+# DynamoDB answers (validation, access denied, missing table) is a fault on our side: 500.
+TRANSIENT_CODES = frozenset(
+    {
         "ProvisionedThroughputExceededException",
         "ThrottlingException",
         "RequestLimitExceeded",
         "InternalServerError",
         "ServiceUnavailable",
+        "TransactionConflictException",
+        "LimitExceededException",
     }
+)
+
+
+def is_transient(exc: Exception) -> bool:
+    code = getattr(exc, "cause_response_code", None)
+    if code is None:
+        # No answer from DynamoDB at all (connection refused, timed out): transient.
+        return isinstance(exc, PynamoDBConnectionError)
+    return code in TRANSIENT_CODES
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -100,7 +113,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PynamoDBException)
     async def _storage(request: Request, exc: PynamoDBException) -> JSONResponse:
         # Throttling and connection failures are transient: tell the client to retry, never a bare 500.
-        if _is_throttling(exc) or isinstance(exc, PynamoDBConnectionError):
+        if is_transient(exc):
             logger.warning("storage temporarily unavailable", extra={"error": str(exc)})
             metrics.add_metric(name="StorageThrottled", unit="Count", value=1)
             return error_response(
@@ -122,7 +135,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses=`` entry documenting the error shape for the given statuses."""
+    """OpenAPI ``responses=`` entry documenting the error shape for the given statuses.
+
+    422 is always included: any route with a parameter can answer it, and in this shape (not
+    FastAPI's default ``HTTPValidationError``).
+    """
     descriptions = {
         400: "Bad request",
         401: "Not authenticated",
@@ -133,4 +150,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         429: "Too many requests",
         503: "Temporarily unavailable",
     }
-    return {status: {"model": ErrorResponse, "description": descriptions.get(status, "Error")} for status in statuses}
+    return {
+        status: {"model": ErrorResponse, "description": descriptions.get(status, "Error")}
+        for status in sorted({*statuses, 422})
+    }

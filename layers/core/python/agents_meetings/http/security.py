@@ -35,7 +35,7 @@ def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def current_principal(
+async def current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
@@ -56,7 +56,7 @@ def current_principal(
     return Principal(user=user, claims=claims, actor=actor)
 
 
-def admin_principal(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+async def admin_principal(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
     if not principal.actor.is_admin:
         raise Forbidden("This action needs the admin role.", code="admin_required")
     return principal

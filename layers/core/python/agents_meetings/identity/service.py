@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
@@ -21,7 +20,7 @@ from agents_meetings.identity.passwords import (
     verify_password,
 )
 from agents_meetings.identity.tokens import TokenClaims, TokenPair, TokenService, revoke
-from agents_meetings.tables import UserEmailModel, UserModel
+from agents_meetings.tables import UserEmailModel, UserModel, transaction_connection
 from agents_meetings.users.service import AccountStatus, Role, active_key
 
 # Key of the uniqueness item that marks "an admin was bootstrapped". It has no "@", so no real
@@ -95,9 +94,8 @@ class AuthService:
             created_at=now,
             updated_at=now,
         )
-        connection = Connection(region=UserModel.Meta.region, host=UserModel.Meta.host)
         try:
-            with TransactWrite(connection=connection) as transaction:
+            with TransactWrite(connection=transaction_connection()) as transaction:
                 transaction.save(
                     UserEmailModel(email=email, user_id=user.id), condition=UserEmailModel.email.does_not_exist()
                 )
@@ -134,15 +132,19 @@ class AuthService:
         except DoesNotExist as exc:
             raise Unauthenticated("Token is not valid.", code="invalid_token") from exc
         ensure_can_sign_in(user)
-        revoke(claims, "rotated")  # a refresh token is good for one use
+        # A refresh token is good for one use: the revocation is conditional, so of two concurrent
+        # refreshes with the same token exactly one wins.
+        if not revoke(claims, "rotated", only_if_unused=True):
+            raise Unauthenticated("Token has been revoked.", code="token_revoked")
         return self._tokens.issue_pair(user.id, user.role, session_id=claims.session_id)
 
     def logout(self, access: TokenClaims, refresh_token: str | None, *, actor: Actor) -> None:
+        # Everything is checked before anything is revoked: a refused logout changes nothing.
+        refresh_claims = self._tokens.decode(refresh_token, "refresh") if refresh_token else None
+        if refresh_claims is not None and refresh_claims.subject != access.subject:
+            raise Forbidden("That refresh token belongs to another user.", code="token_mismatch")
         revoke(access, "logout")
-        if refresh_token:
-            refresh_claims = self._tokens.decode(refresh_token, "refresh")
-            if refresh_claims.subject != access.subject:
-                raise Forbidden("That refresh token belongs to another user.", code="token_mismatch")
+        if refresh_claims is not None:
             revoke(refresh_claims, "logout")
         self._audit.record(actor, "auth.logout", "user", access.subject)
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Literal
 
 from jose import JWTError, jwt
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, PutError
 
 from agents_meetings.clock import utcnow
 from agents_meetings.errors import Unauthenticated
@@ -17,7 +17,8 @@ from agents_meetings.settings import Settings, get_settings
 from agents_meetings.tables import RevokedTokenModel
 
 ALGORITHM = "HS256"
-ALLOWED_ALGORITHMS = [ALGORITHM]  # never "none", never a public-key algorithm with an HMAC secret
+ALLOWED_ALGORITHMS = [ALGORITHM]
+CLOCK_SKEW_SECONDS = 10  # never "none", never a public-key algorithm with an HMAC secret
 TokenType = Literal["access", "refresh"]
 
 
@@ -86,19 +87,37 @@ class TokenService:
             header = jwt.get_unverified_header(token)
             if header.get("alg") not in ALLOWED_ALGORITHMS:
                 raise Unauthenticated("Token algorithm is not allowed.", code="invalid_token")
+            # Signature, audience and issuer by python-jose; times against the platform clock below,
+            # so that expiry follows agents_meetings.clock (controllable in tests) like everything else.
             claims: dict[str, Any] = jwt.decode(
                 token,
                 _signing_key(),
                 algorithms=ALLOWED_ALGORITHMS,
                 audience=self._settings.jwt_audience,
                 issuer=self._settings.jwt_issuer,
-                options={"require_exp": True, "require_jti": True, "require_sub": True},
+                # python-jose's require_exp also checks exp by the system clock: presence is checked below.
+                options={
+                    "require_jti": True,
+                    "require_sub": True,
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                },
             )
         except JWTError as exc:
-            message = "Token has expired." if "expired" in str(exc).lower() else "Token is not valid."
-            raise Unauthenticated(message, code="invalid_token") from exc
+            raise Unauthenticated("Token is not valid.", code="invalid_token") from exc
+        now = utcnow().timestamp()
+        try:
+            expires_at, not_before = float(claims["exp"]), float(claims.get("nbf", 0))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise Unauthenticated("Token is not valid.", code="invalid_token") from exc
+        if now >= expires_at + CLOCK_SKEW_SECONDS:
+            raise Unauthenticated("Token has expired.", code="invalid_token")
+        if now + CLOCK_SKEW_SECONDS < not_before:
+            raise Unauthenticated("Token is not valid yet.", code="invalid_token")
         if claims.get("typ") != expected_type:
-            raise Unauthenticated(f"An {expected_type} token is required.", code="invalid_token")
+            article = "An" if expected_type == "access" else "A"
+            raise Unauthenticated(f"{article} {expected_type} token is required.", code="invalid_token")
         token_claims = TokenClaims(
             subject=str(claims["sub"]),
             role=str(claims.get("role", "")),
@@ -121,8 +140,21 @@ def is_revoked(jti: str) -> bool:
     return item.expires_at is None or item.expires_at > utcnow()
 
 
-def revoke(claims: TokenClaims, reason: str) -> None:
-    from datetime import UTC, datetime
+def revoke(claims: TokenClaims, reason: str, *, only_if_unused: bool = False) -> bool:
+    """Put the token id on the deny list until shortly after it expires anyway.
 
+    With ``only_if_unused`` the write is conditional on the id not being listed yet; returns False
+    when it already was (the token was used or revoked meanwhile).
+    """
     expires = datetime.fromtimestamp(claims.expires_at, tz=UTC) + timedelta(minutes=5)
-    RevokedTokenModel(jti=claims.jti, user_id=claims.subject, reason=reason, expires_at=expires).save()
+    entry = RevokedTokenModel(jti=claims.jti, user_id=claims.subject, reason=reason, expires_at=expires)
+    if not only_if_unused:
+        entry.save()
+        return True
+    try:
+        entry.save(condition=RevokedTokenModel.jti.does_not_exist())
+    except PutError as exc:
+        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True

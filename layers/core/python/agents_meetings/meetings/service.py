@@ -14,18 +14,17 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from agents_meetings.audit import Actor, AuditLog
 from agents_meetings.clock import isoformat_z, to_utc, utcnow
-from agents_meetings.errors import Conflict, Forbidden, NotFound, Unprocessable
+from agents_meetings.errors import Conflict, Forbidden, InvalidRequest, NotFound, Unprocessable
 from agents_meetings.events.catalog import DomainEvent
 from agents_meetings.events.publisher import EventPublisher
 from agents_meetings.meetings.livekit_access import RoomAccess, build_room_access
 from agents_meetings.pagination import Page, decode_cursor, encode_cursor, index_key_names, key_of, paginate
-from agents_meetings.tables import MeetingModel, ParticipantModel, UserModel
+from agents_meetings.tables import MeetingModel, ParticipantModel, UserModel, transaction_connection
 from agents_meetings.users.service import AccountStatus, Role, UserService
 
 
@@ -162,7 +161,7 @@ class MeetingService:
             invited_by=actor.user_id,
             invited_at=now,
         )
-        with TransactWrite(connection=_connection()) as transaction:
+        with TransactWrite(connection=transaction_connection()) as transaction:
             transaction.save(meeting, condition=MeetingModel.id.does_not_exist())
             transaction.save(host, condition=ParticipantModel.user_id.does_not_exist())
         self._audit.record(actor, "meeting.created", "meeting", meeting_id, {"title": meeting.title})
@@ -245,8 +244,14 @@ class MeetingService:
         state = decode_cursor(cursor) or {"i": 0, "k": None}
         try:
             position, start_key = int(state["i"]), state.get("k")
-        except (KeyError, TypeError, ValueError):
-            position, start_key = len(statuses), None  # a malformed cursor ends the listing
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InvalidRequest(
+                "The cursor does not belong to this listing; start again without one.", code="invalid_cursor"
+            ) from exc
+        if not 0 <= position <= len(statuses) or not (start_key is None or isinstance(start_key, dict)):
+            raise InvalidRequest(
+                "The cursor does not belong to this listing; start again without one.", code="invalid_cursor"
+            )
         key_names = index_key_names(MeetingModel, "by_status")
         range_condition = _time_range(MeetingModel.scheduled_at, start, end)
         items: list[MeetingModel] = []
@@ -266,6 +271,10 @@ class MeetingService:
             if last is not None:
                 return Page(items, encode_cursor({"i": position, "k": last}))
             position, start_key = position + 1, None
+        # The page filled exactly at the end of a status: only hand out a cursor if a later status
+        # has a meeting in range, so that the last page never points at an empty one.
+        while position < len(statuses) and not _has_any(statuses[position], range_condition):
+            position += 1
         more = position < len(statuses)
         return Page(items, encode_cursor({"i": position, "k": None}) if more else None)
 
@@ -535,8 +544,8 @@ class MeetingService:
             raise
 
 
-def _connection() -> Connection:
-    return Connection(region=MeetingModel.Meta.region, host=MeetingModel.Meta.host)
+def _has_any(status: MeetingStatus, range_condition: Any) -> bool:
+    return next(iter(MeetingModel.by_status.query(status.value, range_condition, limit=1)), None) is not None
 
 
 def _load(meeting_id: str) -> MeetingModel:

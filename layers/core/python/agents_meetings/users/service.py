@@ -15,7 +15,7 @@ from agents_meetings.errors import Conflict, Forbidden, NotFound, Unprocessable
 from agents_meetings.events.catalog import DomainEvent
 from agents_meetings.events.publisher import EventPublisher
 from agents_meetings.pagination import Page, decode_cursor, encode_cursor, index_key_names, paginate
-from agents_meetings.tables import UserModel
+from agents_meetings.tables import USER_DIRECTORY, UserModel
 
 
 class Role(StrEnum):
@@ -98,7 +98,7 @@ class UserService:
         elif is_active is not None:
             index, hash_value = UserModel.by_active, active_key(is_active)
         else:
-            index, hash_value = None, None
+            index, hash_value = UserModel.by_created, USER_DIRECTORY
         if role is not None and index is not UserModel.by_role:
             filters.append(UserModel.role == role.value)
         if is_active is not None and index is not UserModel.by_active:
@@ -107,18 +107,12 @@ class UserService:
         for f in filters:
             condition = f if condition is None else condition & f
 
-        if index is None:
-            key_names = index_key_names(UserModel)
+        key_names = index_key_names(UserModel, index.Meta.index_name)
 
-            def run(start: dict[str, Any] | None) -> Any:
-                return UserModel.scan(condition, last_evaluated_key=start)
-        else:
-            key_names = index_key_names(UserModel, index.Meta.index_name)
-
-            def run(start: dict[str, Any] | None) -> Any:
-                return index.query(
-                    hash_value, filter_condition=condition, scan_index_forward=False, last_evaluated_key=start
-                )
+        def run(start: dict[str, Any] | None) -> Any:
+            return index.query(
+                hash_value, filter_condition=condition, scan_index_forward=False, last_evaluated_key=start
+            )
 
         items, last = paginate(run, key_names=key_names, limit=limit, cursor_key=decode_cursor(cursor))
         return Page(items, encode_cursor(last) if last else None)
@@ -143,9 +137,11 @@ class UserService:
 
     def approve(self, actor: Actor, user_id: str) -> UserModel:
         require_admin(actor)
-        user = self._transition(
+        user, changed = self._transition(
             actor, user_id, AccountStatus.APPROVED, allowed_from=(AccountStatus.PENDING, AccountStatus.REJECTED)
         )
+        if not changed:
+            return user
         self._audit.record(actor, "user.approved", "user", user_id)
         self._events.publish(DomainEvent.USER_APPROVED, {"user_id": user_id, "approved_by": actor.user_id})
         return user
@@ -154,7 +150,9 @@ class UserService:
         require_admin(actor)
         if user_id == actor.user_id:
             raise Conflict("You cannot reject your own account.", code="cannot_change_self")
-        user = self._transition(actor, user_id, AccountStatus.REJECTED, allowed_from=(AccountStatus.PENDING,))
+        user, changed = self._transition(actor, user_id, AccountStatus.REJECTED, allowed_from=(AccountStatus.PENDING,))
+        if not changed:
+            return user
         self._audit.record(actor, "user.rejected", "user", user_id, {"reason": reason} if reason else None)
         detail = {"user_id": user_id, "rejected_by": actor.user_id, "reason": reason}
         self._events.publish(DomainEvent.USER_REJECTED, detail)
@@ -201,10 +199,11 @@ class UserService:
 
     def _transition(
         self, actor: Actor, user_id: str, to: AccountStatus, *, allowed_from: tuple[AccountStatus, ...]
-    ) -> UserModel:
+    ) -> tuple[UserModel, bool]:
+        """Move the account to ``to``; returns it and whether anything changed (idempotent)."""
         user = self.get(user_id)
         if user.status == to.value:
-            return user  # idempotent: approving an approved user changes nothing
+            return user, False
         if user.status not in allowed_from:
             raise Conflict(
                 f"A {user.status} account cannot become {to.value}.",
@@ -218,7 +217,7 @@ class UserService:
             )
         except UpdateError as exc:
             raise Conflict("The account changed meanwhile; reload and retry.", code="concurrent_update") from exc
-        return user
+        return user, True
 
 
 def require_admin(actor: Actor) -> None:

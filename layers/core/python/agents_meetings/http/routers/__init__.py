@@ -1,6 +1,17 @@
-"""One router per endpoint group; each Lambda function mounts only its own."""
+"""One router per endpoint group; each Lambda function imports only its own.
 
-from agents_meetings.http.routers import auth, health, meetings, users
+``ALL_ROUTERS`` (for the merged OpenAPI document) is resolved on first access, so that importing
+one router does not import every other group's code and dependencies.
+"""
 
-# Every API router, for the merged OpenAPI document (the docs function imports this, others don't).
-ALL_ROUTERS = (health.router, auth.router, users.router, users.admin_router, meetings.router)
+from __future__ import annotations
+
+from typing import Any
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ALL_ROUTERS":
+        from agents_meetings.http.routers import auth, health, meetings, users
+
+        return (health.router, auth.router, users.router, users.admin_router, meetings.router)
+    raise AttributeError(name)

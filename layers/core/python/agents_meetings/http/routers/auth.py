@@ -22,7 +22,7 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
     responses=error_responses(409, 422),
     summary="Create an account (pending until an admin approves it)",
 )
-def register(body: RegisterIn, service: AuthServiceDep, request: Request) -> UserOut:
+async def register(body: RegisterIn, service: AuthServiceDep, request: Request) -> UserOut:
     validate_timezone(body.timezone)
     actor = Actor(SYSTEM.user_id, SYSTEM.role, client_ip(request), getattr(request.state, "request_id", None))
     user = service.register(NewAccount(str(body.email), body.password, body.full_name, body.timezone), actor=actor)
@@ -35,7 +35,7 @@ def register(body: RegisterIn, service: AuthServiceDep, request: Request) -> Use
     responses=error_responses(401, 403, 422),
     summary="Exchange email and password for access and refresh tokens",
 )
-def login(body: LoginIn, service: AuthServiceDep, request: Request) -> TokenOut:
+async def login(body: LoginIn, service: AuthServiceDep, request: Request) -> TokenOut:
     _, pair = service.login(str(body.email), body.password, actor_ip=client_ip(request))
     return TokenOut(access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in)
 
@@ -46,7 +46,7 @@ def login(body: LoginIn, service: AuthServiceDep, request: Request) -> TokenOut:
     responses=error_responses(401, 403, 422),
     summary="Exchange a refresh token (single use) for a new token pair",
 )
-def refresh(body: RefreshIn, service: AuthServiceDep) -> TokenOut:
+async def refresh(body: RefreshIn, service: AuthServiceDep) -> TokenOut:
     pair = service.refresh(body.refresh_token)
     return TokenOut(access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in)
 
@@ -57,5 +57,5 @@ def refresh(body: RefreshIn, service: AuthServiceDep) -> TokenOut:
     responses=error_responses(401, 403),
     summary="Revoke the access token (and the refresh token, when given)",
 )
-def logout(principal: CurrentPrincipal, service: AuthServiceDep, body: LogoutIn | None = None) -> None:
+async def logout(principal: CurrentPrincipal, service: AuthServiceDep, body: LogoutIn | None = None) -> None:
     service.logout(principal.claims, body.refresh_token if body else None, actor=principal.actor)

@@ -12,12 +12,12 @@ OPENAPI_URL = "/api/openapi.json"
 
 
 @router.get("/docs")
-def swagger_ui() -> HTMLResponse:
+async def swagger_ui() -> HTMLResponse:
     return get_swagger_ui_html(
         openapi_url=OPENAPI_URL, title="Agents-Meetings API", swagger_ui_parameters={"persistAuthorization": True}
     )
 
 
 @router.get("/redoc")
-def redoc() -> HTMLResponse:
+async def redoc() -> HTMLResponse:
     return get_redoc_html(openapi_url=OPENAPI_URL, title="Agents-Meetings API")

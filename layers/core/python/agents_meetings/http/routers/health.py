@@ -28,7 +28,7 @@ class HealthOut(BaseModel):
     responses={503: {"model": HealthOut}},
     summary="Health of the API and its database (no authentication)",
 )
-def health() -> JSONResponse:
+async def health() -> JSONResponse:
     started = time.perf_counter()
     checks: dict[str, str] = {}
     try:

@@ -39,7 +39,7 @@ CHANGE_ERRORS = error_responses(401, 403, 404, 409, 422)
     responses=error_responses(401, 403, 422),
     summary="Schedule a meeting (hosts, teachers, admins)",
 )
-def create_meeting(body: MeetingIn, principal: CurrentPrincipal, service: MeetingServiceDep) -> MeetingOut:
+async def create_meeting(body: MeetingIn, principal: CurrentPrincipal, service: MeetingServiceDep) -> MeetingOut:
     meeting = service.create(
         principal.actor,
         NewMeeting(
@@ -61,7 +61,7 @@ def create_meeting(body: MeetingIn, principal: CurrentPrincipal, service: Meetin
     responses=error_responses(401, 403, 422),
     summary="Meetings you host or are invited to (admins: scope=all for every meeting)",
 )
-def list_meetings(
+async def list_meetings(
     principal: CurrentPrincipal,
     service: MeetingServiceDep,
     status_filter: Annotated[MeetingStatus | None, Query(alias="status")] = None,
@@ -78,12 +78,12 @@ def list_meetings(
 
 
 @router.get("/{meeting_id}", response_model=MeetingOut, responses=READ_ERRORS)
-def get_meeting(meeting_id: MeetingId, principal: CurrentPrincipal, service: MeetingServiceDep) -> MeetingOut:
+async def get_meeting(meeting_id: MeetingId, principal: CurrentPrincipal, service: MeetingServiceDep) -> MeetingOut:
     return MeetingOut.of(service.get_visible(principal.actor, meeting_id))
 
 
 @router.patch("/{meeting_id}", response_model=MeetingOut, responses=CHANGE_ERRORS)
-def update_meeting(
+async def update_meeting(
     meeting_id: MeetingId, body: MeetingPatch, principal: CurrentPrincipal, service: MeetingServiceDep
 ) -> MeetingOut:
     changes = MeetingChanges(**body.model_dump(exclude_unset=True, exclude_none=True))
@@ -91,17 +91,17 @@ def update_meeting(
 
 
 @router.post("/{meeting_id}/cancel", response_model=MeetingOut, responses=CHANGE_ERRORS)
-def cancel_meeting(meeting_id: MeetingId, principal: CurrentPrincipal, service: MeetingServiceDep) -> MeetingOut:
+async def cancel_meeting(meeting_id: MeetingId, principal: CurrentPrincipal, service: MeetingServiceDep) -> MeetingOut:
     return MeetingOut.of(service.cancel(principal.actor, meeting_id))
 
 
 @router.post("/{meeting_id}/start", response_model=MeetingOut, responses=CHANGE_ERRORS)
-def start_meeting(meeting_id: MeetingId, principal: CurrentPrincipal, service: MeetingServiceDep) -> MeetingOut:
+async def start_meeting(meeting_id: MeetingId, principal: CurrentPrincipal, service: MeetingServiceDep) -> MeetingOut:
     return MeetingOut.of(service.start(principal.actor, meeting_id))
 
 
 @router.post("/{meeting_id}/end", response_model=MeetingOut, responses=CHANGE_ERRORS)
-def end_meeting(meeting_id: MeetingId, principal: CurrentPrincipal, service: MeetingServiceDep) -> MeetingOut:
+async def end_meeting(meeting_id: MeetingId, principal: CurrentPrincipal, service: MeetingServiceDep) -> MeetingOut:
     return MeetingOut.of(service.end(principal.actor, meeting_id))
 
 
@@ -111,7 +111,7 @@ def end_meeting(meeting_id: MeetingId, principal: CurrentPrincipal, service: Mee
     responses=CHANGE_ERRORS,
     summary="Join an active meeting: returns a LiveKit token for its room",
 )
-def join_meeting(
+async def join_meeting(
     meeting_id: MeetingId, principal: CurrentPrincipal, service: MeetingServiceDep, body: JoinIn | None = None
 ) -> JoinOut:
     result = service.join(
@@ -129,7 +129,9 @@ def join_meeting(
 
 
 @router.post("/{meeting_id}/leave", response_model=ParticipantOut, responses=CHANGE_ERRORS)
-def leave_meeting(meeting_id: MeetingId, principal: CurrentPrincipal, service: MeetingServiceDep) -> ParticipantOut:
+async def leave_meeting(
+    meeting_id: MeetingId, principal: CurrentPrincipal, service: MeetingServiceDep
+) -> ParticipantOut:
     return ParticipantOut.of(service.leave(principal.actor, meeting_id))
 
 
@@ -139,13 +141,15 @@ def leave_meeting(meeting_id: MeetingId, principal: CurrentPrincipal, service: M
     responses=CHANGE_ERRORS,
     summary="Invite approved users (idempotent: already invited users are reported, not duplicated)",
 )
-def invite(meeting_id: MeetingId, body: InviteIn, principal: CurrentPrincipal, service: MeetingServiceDep) -> InviteOut:
+async def invite(
+    meeting_id: MeetingId, body: InviteIn, principal: CurrentPrincipal, service: MeetingServiceDep
+) -> InviteOut:
     result = service.invite(principal.actor, meeting_id, body.user_ids)
     return InviteOut(invited=result.invited, already_invited=result.already_invited)
 
 
 @router.get("/{meeting_id}/participants", response_model=PageOut[ParticipantOut], responses=READ_ERRORS)
-def list_participants(
+async def list_participants(
     meeting_id: MeetingId,
     principal: CurrentPrincipal,
     service: MeetingServiceDep,

@@ -32,7 +32,7 @@ UserId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-
 
 
 @router.get("/me", response_model=UserOut, responses=error_responses(401, 403))
-def get_me(principal: CurrentPrincipal) -> UserOut:
+async def get_me(principal: CurrentPrincipal) -> UserOut:
     return UserOut.of(principal.user)
 
 
@@ -42,7 +42,7 @@ def get_me(principal: CurrentPrincipal) -> UserOut:
     responses=error_responses(401, 403, 422),
     summary="Change your own profile (name, timezone, bio, expertise)",
 )
-def update_me(body: ProfileIn, principal: CurrentPrincipal, service: UserServiceDep) -> UserOut:
+async def update_me(body: ProfileIn, principal: CurrentPrincipal, service: UserServiceDep) -> UserOut:
     changes = ProfileChanges(**body.model_dump(exclude_unset=True, exclude_none=True))
     return UserOut.of(service.update_profile(principal.actor, changes))
 
@@ -53,7 +53,7 @@ def update_me(body: ProfileIn, principal: CurrentPrincipal, service: UserService
     responses=error_responses(401, 403),
     summary="Meetings you hosted and attended, and time spent in meetings",
 )
-def my_statistics(principal: CurrentPrincipal) -> StatisticsOut:
+async def my_statistics(principal: CurrentPrincipal) -> StatisticsOut:
     try:
         stats = UserStatisticsModel.get(principal.user.id)
     except DoesNotExist:
@@ -72,7 +72,7 @@ def my_statistics(principal: CurrentPrincipal) -> StatisticsOut:
     responses=error_responses(401, 403, 422),
     summary="List users, newest first, filtered by role, activity and status",
 )
-def list_users(
+async def list_users(
     principal: AdminPrincipal,
     service: UserServiceDep,
     role: Role | None = None,
@@ -88,34 +88,34 @@ def list_users(
 
 
 @admin_router.get("/users/{user_id}", response_model=UserOut, responses=error_responses(401, 403, 404))
-def get_user(user_id: UserId, principal: AdminPrincipal, service: UserServiceDep) -> UserOut:
+async def get_user(user_id: UserId, principal: AdminPrincipal, service: UserServiceDep) -> UserOut:
     return UserOut.of(service.get(user_id))
 
 
 @admin_router.post("/users/{user_id}/approve", response_model=UserOut, responses=error_responses(401, 403, 404, 409))
-def approve_user(user_id: UserId, principal: AdminPrincipal, service: UserServiceDep) -> UserOut:
+async def approve_user(user_id: UserId, principal: AdminPrincipal, service: UserServiceDep) -> UserOut:
     return UserOut.of(service.approve(principal.actor, user_id))
 
 
 @admin_router.post("/users/{user_id}/reject", response_model=UserOut, responses=error_responses(401, 403, 404, 409))
-def reject_user(
+async def reject_user(
     user_id: UserId, principal: AdminPrincipal, service: UserServiceDep, body: RejectIn | None = None
 ) -> UserOut:
     return UserOut.of(service.reject(principal.actor, user_id, body.reason if body else None))
 
 
 @admin_router.put("/users/{user_id}/role", response_model=UserOut, responses=error_responses(401, 403, 404, 409, 422))
-def change_role(user_id: UserId, body: RoleIn, principal: AdminPrincipal, service: UserServiceDep) -> UserOut:
+async def change_role(user_id: UserId, body: RoleIn, principal: AdminPrincipal, service: UserServiceDep) -> UserOut:
     return UserOut.of(service.change_role(principal.actor, user_id, body.role))
 
 
 @admin_router.post("/users/{user_id}/deactivate", response_model=UserOut, responses=error_responses(401, 403, 404, 409))
-def deactivate_user(user_id: UserId, principal: AdminPrincipal, service: UserServiceDep) -> UserOut:
+async def deactivate_user(user_id: UserId, principal: AdminPrincipal, service: UserServiceDep) -> UserOut:
     return UserOut.of(service.set_active(principal.actor, user_id, False))
 
 
 @admin_router.post("/users/{user_id}/activate", response_model=UserOut, responses=error_responses(401, 403, 404))
-def activate_user(user_id: UserId, principal: AdminPrincipal, service: UserServiceDep) -> UserOut:
+async def activate_user(user_id: UserId, principal: AdminPrincipal, service: UserServiceDep) -> UserOut:
     return UserOut.of(service.set_active(principal.actor, user_id, True))
 
 
@@ -125,7 +125,7 @@ def activate_user(user_id: UserId, principal: AdminPrincipal, service: UserServi
     responses=error_responses(401, 403, 422),
     summary="The audit trail, newest first: one month, or everything about one target",
 )
-def audit_logs(
+async def audit_logs(
     principal: AdminPrincipal,
     month: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")] = None,
     target_id: Annotated[str | None, Query(max_length=64)] = None,

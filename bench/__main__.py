@@ -1,0 +1,40 @@
+"""``python -m bench`` (``make bench``): every benchmark in turn, then their summary lines together."""
+
+from __future__ import annotations
+
+import argparse
+
+from bench import api_overhead, cold_start
+from bench.timing import sample_count
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "--iterations",
+        type=sample_count,
+        default=api_overhead.DEFAULT_ITERATIONS,
+        help="api_overhead: timed calls per handler",
+    )
+    parser.add_argument(
+        "--runs",
+        type=sample_count,
+        default=cold_start.DEFAULT_RUNS,
+        help="cold_start: timed starts per function (median)",
+    )
+    args = parser.parse_args(argv)
+
+    summaries = [api_overhead.run(iterations=args.iterations)]
+    print()
+    result = cold_start.measure(runs=args.runs)
+    summaries.append(cold_start.report(result))
+
+    print()
+    print("summary")
+    for summary in summaries:
+        print(summary)
+    return 1 if any(target.failure for target in result.targets) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
