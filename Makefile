@@ -10,7 +10,7 @@ PYTEST_WORKERS ?= 2
 export CDK_DISABLE_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup dev test test-unit test-integration test-e2e test-infra lint typecheck bench synth reset clean
+.PHONY: setup dev test test-tools test-unit test-integration test-e2e test-infra lint typecheck bench synth reset clean
 
 setup: $(STAMP)
 
@@ -24,8 +24,13 @@ $(STAMP): pyproject.toml
 dev: setup
 	$(BIN)/python -m infra.local
 
+## System tools tests run for real: OpenLDAP slapd (directory sign-in). Installed only where missing.
+test-tools:
+	@test -x /usr/sbin/slapd || command -v slapd >/dev/null 2>&1 || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slapd ldap-utils >/dev/null)
+
 ## Every test: lint, types, unit, integration, infra (CDK), e2e (the local runtime over HTTP).
-test: setup lint typecheck
+test: setup test-tools lint typecheck
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile -p no:cacheprovider
 
 test-unit: setup

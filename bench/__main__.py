@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench import api_overhead, cold_start
+from bench import api_overhead, cold_start, rate_limit
 from bench.timing import sample_count
 
 
@@ -26,6 +26,9 @@ def main(argv: list[str] | None = None) -> int:
 
     summaries = [api_overhead.run(iterations=args.iterations)]
     print()
+    rate_limit_result = rate_limit.measure()
+    summaries.append(rate_limit.report(rate_limit_result))
+    print()
     result = cold_start.measure(runs=args.runs)
     summaries.append(cold_start.report(result))
 
@@ -33,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     print("summary")
     for summary in summaries:
         print(summary)
-    return 1 if any(target.failure for target in result.targets) else 0
+    failed = any(target.failure for target in result.targets) or rate_limit_result.calls_per_request != 1
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

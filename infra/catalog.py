@@ -40,6 +40,12 @@ class FunctionDecl:
     read_tables: tuple[str, ...] = ()
     publishes_events: bool = False
     secrets: tuple[SecretName, ...] = ()
+    # Seals secrets at rest (2FA): gets DATA_KEY_ID and encrypt/decrypt/generate-data-key on that KMS key.
+    encrypts_secrets: bool = False
+    # Texts one-time codes through Amazon SNS (sns:Publish to phone numbers).
+    sends_sms: bool = False
+    # Sends email through Amazon SES (password reset links): ses:SendEmail/SendRawEmail as EMAIL_FROM.
+    sends_email: bool = False
     description: str = ""
 
     @property
@@ -87,6 +93,9 @@ class StateMachineDecl:
 
 
 USER_TABLES = ("users", "user-emails", "audit-logs", "revoked-tokens")
+# Every rate-limited API function counts requests and reads the run-time limits (spec 2.3).
+RATE_LIMIT_COUNTERS = "rate-limit-counters"
+RATE_LIMIT_CONFIG = "rate-limit-config"
 
 FUNCTIONS: tuple[FunctionDecl, ...] = (
     FunctionDecl(
@@ -94,17 +103,30 @@ FUNCTIONS: tuple[FunctionDecl, ...] = (
         folder="auth",
         kind="api",
         routes=("/api/v1/auth",),
-        tables=USER_TABLES,
+        tables=(
+            *USER_TABLES,
+            "user-2fa",
+            RATE_LIMIT_COUNTERS,
+            "password-resets",
+            "oauth-connections",
+            "oauth-states",
+        ),
+        read_tables=(RATE_LIMIT_CONFIG,),
         publishes_events=True,
         secrets=("jwt",),
-        description="Registration, login, token refresh and logout",
+        encrypts_secrets=True,
+        sends_sms=True,
+        sends_email=True,
+        description="Registration, login, token refresh and logout, passwords",
     ),
     FunctionDecl(
         name="users",
         folder="users",
         kind="api",
-        routes=("/api/v1/users", "/api/v1/admin/users", "/api/v1/admin/audit-logs"),
-        tables=(*USER_TABLES, "user-statistics"),
+        routes=("/api/v1/users", "/api/v1/admin/users", "/api/v1/admin/audit-logs", "/api/v1/admin/rate-limits"),
+        tables=(*USER_TABLES, "user-statistics", RATE_LIMIT_COUNTERS, RATE_LIMIT_CONFIG),
+        # Admin endpoints check the caller's 2FA enrolment (http.security.admin_principal).
+        read_tables=("user-2fa",),
         publishes_events=True,
         secrets=("jwt",),
         description="Profiles and user administration",
@@ -114,7 +136,8 @@ FUNCTIONS: tuple[FunctionDecl, ...] = (
         folder="meetings",
         kind="api",
         routes=("/api/v1/meetings",),
-        tables=(*USER_TABLES, "meetings", "meeting-participants"),
+        tables=(*USER_TABLES, "meetings", "meeting-participants", RATE_LIMIT_COUNTERS),
+        read_tables=(RATE_LIMIT_CONFIG,),
         publishes_events=True,
         secrets=("jwt", "livekit"),
         description="Meetings, participants and LiveKit join tokens",
@@ -134,6 +157,8 @@ FUNCTIONS: tuple[FunctionDecl, ...] = (
         kind="api",
         routes=("/api/openapi.json", "/docs", "/redoc"),
         memory_mb=512,
+        tables=(RATE_LIMIT_COUNTERS,),
+        read_tables=(RATE_LIMIT_CONFIG,),
         description="Merged OpenAPI document, Swagger UI and ReDoc",
     ),
     FunctionDecl(

@@ -21,6 +21,7 @@ from infra.constructs.data import DataTables
 from infra.constructs.events import EventRouting, PlatformEventBus
 from infra.constructs.functions import PlatformFunctions
 from infra.constructs.layers import SharedLayers
+from infra.constructs.waf import ApiFirewall
 
 # Stages a deployment may name; "local" and "test" are the embedded runtime's, never deployed.
 DEPLOYABLE_STAGES = tuple(
@@ -41,6 +42,9 @@ class PlatformConfig:
     jwt_audience: str = "agents-meetings-api"
     livekit_url: str = ""
     livekit_api_key: str = ""
+    # Sender of platform email (an SES-verified identity) and the web app reset links point to.
+    email_from: str = ""
+    public_app_url: str = ""
 
     def __post_init__(self) -> None:
         if self.stage not in DEPLOYABLE_STAGES:
@@ -76,6 +80,10 @@ class PlatformConfig:
             environment["LIVEKIT_URL"] = self.livekit_url
         if self.livekit_api_key:
             environment["LIVEKIT_API_KEY"] = self.livekit_api_key
+        if self.email_from:
+            environment["EMAIL_FROM"] = self.email_from
+        if self.public_app_url:
+            environment["PUBLIC_APP_URL"] = self.public_app_url
         return environment
 
 
@@ -138,6 +146,7 @@ class PlatformStack(Stack):
             secrets={"jwt": self.jwt_secret, "livekit": self.livekit_secret},
             environment=config.function_environment(),
             removal_policy=removal_policy,
+            data_key=self.data.key,
         )
         self.events = EventRouting(self, "Events", bus=self.event_bus.bus, functions=self.functions.functions)
         self.api = PlatformApi(
@@ -147,6 +156,8 @@ class PlatformStack(Stack):
             stage_name=config.api_stage,
             removal_policy=removal_policy,
         )
+
+        self.firewall = ApiFirewall(self, "Firewall", stage=self.api.rest_api.deployment_stage)
 
         CfnOutput(self, "ApiUrl", value=self.api.rest_api.url, description="Base URL of the REST API stage")
         CfnOutput(self, "EventBusName", value=self.event_bus.bus.event_bus_name)

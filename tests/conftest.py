@@ -20,10 +20,14 @@ _TEST_ENVIRONMENT = {
     # Argon2id at its cheapest: registrations and logins stay fast.
     "PASSWORD_HASH_TIME_COST": "1",
     "PASSWORD_HASH_MEMORY_KIB": "64",
+    # Most tests use admin endpoints without enrolling 2FA; the 2FA tests switch the rule on.
+    "ADMIN_2FA_REQUIRED": "false",
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_NAMESPACE": "AgentsMeetingsTest",
     # botocore would otherwise address account-scoped endpoints moto does not match.
     "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+    # Off for every test but the rate-limit ones (their `rate_limiting` fixture turns it on).
+    "RATE_LIMIT_ENABLED": "false",
 }
 for _name, _value in _TEST_ENVIRONMENT.items():
     os.environ[_name] = _value
@@ -66,7 +70,7 @@ from moto import mock_aws  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = REPO_ROOT / "functions"
-PASSWORD = "correct horse battery"
+PASSWORD = "Correct-Horse-Battery-7"  # meets the password policy (spec 3.1)
 CAPTURE_QUEUE = "captured-platform-events"
 CAPTURE_RULE = "capture-platform-events"
 

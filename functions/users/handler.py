@@ -1,7 +1,7 @@
-"""Lambda: /api/v1/users (profiles) and /api/v1/admin/users, /api/v1/admin/audit-logs."""
+"""Lambda: /api/v1/users (profiles), /api/v1/admin/users, /api/v1/admin/audit-logs, /api/v1/admin/rate-limits."""
 
 from agents_meetings.http.app import create_app, lambda_handler
-from agents_meetings.http.routers import users
+from agents_meetings.http.routers import rate_limits, users
 
-app = create_app("users", [users.router, users.admin_router])
+app = create_app("users", [users.router, users.admin_router, rate_limits.router])
 handler = lambda_handler(app)

@@ -25,8 +25,8 @@ API_FINDINGS = {
     "APIG2": "Requests are validated by each function's pydantic models, which answer with the platform's "
     "one JSON error shape; an API Gateway validator would need a second copy of every schema and would "
     "answer with a different body.",
-    "APIG3": "No WAF web ACL yet: the stage throttles every caller (100 rps, burst 200); a web ACL (and its "
-    "per-request cost) is a deployment decision to take with the spec's per-route rate limits.",
+    "APIG3": "The stage is associated with a WAF web ACL (infra/constructs/waf.py, a per-IP rate-based rule) "
+    "by a separate CfnWebACLAssociation, which the rule does not see from the stage itself.",
     "APIG4": "Authorization happens in the functions: protected routes verify the platform's JWT (signature, "
     "issuer, audience, expiry, revocation deny list, role) in one FastAPI dependency; public routes (login, "
     "register, health, docs) share prefixes with protected ones, and CORS preflight (OPTIONS) must be "

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from agents_meetings.settings import Settings
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -33,7 +36,8 @@ FUNCTION_FINDINGS = {
     "AWS-maintained basic execution policy only allows writing CloudWatch Logs, which every function needs; "
     "retention is set on the function's own log group.",
     "IAM5[Resource::*]": "X-Ray (tracing ACTIVE): xray:PutTraceSegments and xray:PutTelemetryRecords have no "
-    "resource-level permissions, AWS documents Resource '*' for them.",
+    "resource-level permissions, AWS documents Resource '*' for them. Likewise sns:Publish to a phone number "
+    "(SMS sign-in codes, only functions declared sends_sms).",
 }
 TABLE_FINDINGS = {
     "IAM5[Action::kms:GenerateDataKey*]": "DynamoDB with a customer-managed key needs data-key generation for "
@@ -57,13 +61,20 @@ class PlatformFunctions(Construct):
         secrets: Mapping[str, secretsmanager.ISecret],
         environment: Mapping[str, str],
         removal_policy: RemovalPolicy,
+        data_key: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.functions: dict[str, lambda_.Function] = {}
         for decl in FUNCTIONS:
             secret_environment = {SECRET_ENVIRONMENT[name]: secrets[name].secret_arn for name in decl.secrets}
+            if decl.encrypts_secrets:
+                if data_key is None:
+                    raise ValueError(f"function {decl.name!r} encrypts secrets: pass data_key")
+                secret_environment["DATA_KEY_ID"] = data_key.key_arn
             function = self._function(decl, layers, {**environment, **secret_environment}, removal_policy)
             self._grant(decl, function, tables, event_bus, secrets)
+            self._grant_secrets_at_rest(decl, function, data_key)
+            self._grant_email(decl, function, environment)
             acknowledge_nag(function, FUNCTION_FINDINGS)
             self.functions[decl.name] = function
 
@@ -140,3 +151,30 @@ class PlatformFunctions(Construct):
             event_bus.grant_put_events_to(function)
         for name in decl.secrets:
             secrets[name].grant_read(function)
+
+    @staticmethod
+    def _grant_email(decl: FunctionDecl, function: lambda_.Function, environment: Mapping[str, str]) -> None:
+        if not decl.sends_email:
+            return
+        # Scoped to the sender's identities: the address itself and its domain (SES authorises a
+        # send against whichever of the two is verified).
+        sender = environment.get("EMAIL_FROM") or str(Settings.model_fields["email_from"].default)
+        stack = Stack.of(function)
+        identities = [sender, sender.rpartition("@")[2]]
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["ses:SendEmail", "ses:SendRawEmail"],
+                resources=[stack.format_arn(service="ses", resource="identity", resource_name=i) for i in identities],
+            )
+        )
+
+    @staticmethod
+    def _grant_secrets_at_rest(decl: FunctionDecl, function: lambda_.Function, data_key: kms.IKey | None) -> None:
+        if decl.encrypts_secrets and data_key is not None:
+            # Envelope encryption: GenerateDataKey to seal, Decrypt to open, on the one platform key.
+            data_key.grant_encrypt_decrypt(function)
+            acknowledge_nag(function, TABLE_FINDINGS)
+        if decl.sends_sms:
+            # SMS to a phone number has no resource ARN to scope sns:Publish to; no topic is allowed
+            # through this statement's purpose, and the function publishes nothing else to SNS.
+            function.add_to_role_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=["*"]))

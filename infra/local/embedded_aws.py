@@ -88,6 +88,13 @@ class EmbeddedAws:
 
         LambdaFunction._invoke_lambda = invoke  # type: ignore[method-assign]
 
+        def no_docker(function: Any) -> Any:
+            raise AttributeError("no Docker in the local runtime")
+
+        # /moto-api/data.json reads every model attribute; moto's docker_client property would try to
+        # reach a Docker engine and fail the whole dump (tests read sent email from it).
+        LambdaFunction.docker_client = property(no_docker)  # type: ignore[assignment,method-assign]
+
     # --- persistence -----------------------------------------------------------------------
 
     def restore(self) -> int:
@@ -115,6 +122,33 @@ class EmbeddedAws:
                 file.write(json.dumps(entry) + "\n")
         self._recorder("start-recording")
         return len(entries)
+
+    def keep_data_key(self, alias: str, account_id: str, region: str) -> None:
+        """Give the KMS key behind ``alias`` the same id and key material on every start.
+
+        Values sealed with it (2FA secrets) name the key by id and need its material: a key made
+        afresh on each start would leave the persisted data unreadable. The id and material are kept
+        in the data directory, beside the local signing keys.
+        """
+        if self.data_dir is None:
+            return
+        from moto.kms.models import kms_backends
+
+        backend = kms_backends[account_id][region]
+        key = backend.keys[backend.any_id_to_key_id(alias)]
+        path = self.data_dir / "kms-data-key.json"
+        if not path.exists():
+            path.write_text(json.dumps({"key_id": key.id, "material": base64.b64encode(key.key_material).decode()}))
+            path.chmod(0o600)
+            return
+        saved = json.loads(path.read_text())
+        backend.keys.pop(key.id)
+        key.id = saved["key_id"]
+        key.arn = key.arn.rsplit("/", 1)[0] + "/" + key.id
+        key.key_material = base64.b64decode(saved["material"])
+        for alias_entry in key.aliases.values():
+            alias_entry.target_key_id = key.id
+        backend.keys[key.id] = key
 
     def _replay(self, entry: dict[str, Any]) -> None:
         body: Any = entry.get("body") or ""

@@ -49,9 +49,13 @@ class Provisioner:
         self.lambdas = boto3.client("lambda", **kwargs)
         self.states = boto3.client("stepfunctions", **kwargs)
         self.iam = boto3.client("iam", **kwargs)
+        self.kms = boto3.client("kms", **kwargs)
+        self.ses = boto3.client("ses", **kwargs)
 
     def provision(self) -> list[RuleQueue]:
         create_tables(self.settings)
+        self.data_key()
+        self.email_sender()
         self._bus()
         queues = [self.rule_queue(rule) for rule in EVENT_RULES]
         for decl in FUNCTIONS:
@@ -59,6 +63,23 @@ class Provisioner:
         for machine in STATE_MACHINES:
             self.state_machine(machine)
         return queues
+
+    def email_sender(self) -> None:
+        """SES (and the embedded AWS) refuses to send from an unverified identity: verify EMAIL_FROM."""
+        self.ses.verify_email_identity(EmailAddress=self.settings.email_from)
+
+    def data_key(self) -> str:
+        """The KMS key that seals secrets at rest (2FA), under the alias DATA_KEY_ID names; its ARN."""
+        alias = self.settings.data_key_id
+        if not alias.startswith("alias/"):
+            return alias  # a key ARN or id given explicitly: used as is
+        try:
+            return str(self.kms.describe_key(KeyId=alias)["KeyMetadata"]["Arn"])
+        except self.kms.exceptions.NotFoundException:
+            pass
+        key = self.kms.create_key(Description="Agents-Meetings local data key (secrets at rest)")["KeyMetadata"]
+        self.kms.create_alias(AliasName=alias, TargetKeyId=key["KeyId"])
+        return str(key["Arn"])
 
     def _bus(self) -> None:
         existing = {bus["Name"] for bus in self.events.list_event_buses()["EventBuses"]}

@@ -20,7 +20,7 @@ from typing import Any
 from infra.catalog import FUNCTIONS, REPO_ROOT
 
 DEFAULT_ADMIN_EMAIL = "admin@agents-meetings.example.com"
-DEFAULT_ADMIN_PASSWORD = "local-admin-password"  # noqa: S105 - printed at start; local runtime only
+DEFAULT_ADMIN_PASSWORD = "Local-Admin-Passw0rd!"  # noqa: S105 - printed at start; local runtime only
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,10 @@ def configure_environment(config: LocalConfig) -> None:
     os.environ.setdefault("LIVEKIT_URL", "ws://127.0.0.1:7880")
     os.environ.setdefault("LIVEKIT_API_KEY", "agents-meetings-local")
     os.environ.setdefault("LIVEKIT_API_SECRET", keys["LIVEKIT_API_SECRET"])
+    # Password reset links point at the local front door.
+    os.environ.setdefault("PUBLIC_APP_URL", f"http://{config.host}:{config.port}")
+    # Admins must enrol 2FA before using admin endpoints, locally too (the e2e suite turns it off).
+    os.environ.setdefault("ADMIN_2FA_REQUIRED", "true")
 
 
 class LocalPlatform:
@@ -107,7 +111,7 @@ class LocalPlatform:
         from infra.local.event_router import EventRouter
         from infra.local.functions import FunctionRegistry
         from infra.local.gateway import LocalApiGateway
-        from infra.local.provision import Provisioner
+        from infra.local.provision import ACCOUNT_ID, Provisioner
 
         reset_settings()
         settings = get_settings()
@@ -115,6 +119,7 @@ class LocalPlatform:
         self.aws = EmbeddedAws(self.config.aws_port, self.config.data_dir, self.registry)
         self.aws.start()
         queues = Provisioner(settings, self.aws.url).provision()
+        self.aws.keep_data_key(settings.data_key_id, ACCOUNT_ID, settings.aws_region)
         self.replayed = self.aws.restore()
         self._seed_admin()
         self.router = EventRouter(self.registry, queues, self.aws.url, settings.aws_region)

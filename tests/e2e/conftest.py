@@ -19,7 +19,7 @@ from infra.catalog import REPO_ROOT
 from infra.local.runtime import free_port
 
 ADMIN_EMAIL = "admin@e2e.example.com"
-ADMIN_PASSWORD = "e2e-admin-password-1"
+ADMIN_PASSWORD = "E2e-Admin-Passw0rd!"
 
 
 @dataclass
@@ -44,7 +44,7 @@ class RunningPlatform:
         return int(self.process.returncode)
 
 
-def start_platform(data_dir: Path, log_path: Path) -> RunningPlatform:
+def start_platform(data_dir: Path, log_path: Path, extra_env: dict[str, str] | None = None) -> RunningPlatform:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "JWT_", "LIVEKIT_", "MOTO_"))}
     env.update(
@@ -56,8 +56,11 @@ def start_platform(data_dir: Path, log_path: Path) -> RunningPlatform:
             "PASSWORD_HASH_TIME_COST": "1",
             "PASSWORD_HASH_MEMORY_KIB": "1024",
             "PYTHONUNBUFFERED": "1",
+            # These flows use admin endpoints without 2FA; test_two_factor_flow.py starts its own with it on.
+            "ADMIN_2FA_REQUIRED": "false",
         }
     )
+    env.update(extra_env or {})
     log = log_path.open("ab")
     process = subprocess.Popen(
         [sys.executable, "-m", "infra.local"], cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT

@@ -30,7 +30,7 @@ def error_code(response: httpx.Response) -> str:
 
 def register(api: httpx.Client, name: str) -> tuple[str, str, str]:
     email = f"{name}-{uuid.uuid4().hex[:8]}@example.com"
-    password = f"{name}-password-123"
+    password = f"{name.title()}-Passw0rd-123!"
     response = api.post("/api/v1/auth/register", json={"email": email, "password": password, "full_name": name})
     assert response.status_code == 201, response.text
     assert response.json()["status"] == "pending"

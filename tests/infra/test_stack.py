@@ -125,6 +125,11 @@ def test_every_declared_function_is_deployed_as_declared(synth: Synthesized, dec
             if "livekit" in decl.secrets
             else {}
         ),
+        **(
+            {"DATA_KEY_ID": {"Fn::GetAtt": [synth.logical_id(synth.stack.data.key), "Arn"]}}
+            if decl.encrypts_secrets
+            else {}
+        ),
         "JWT_ISSUER": config.jwt_issuer,
         "JWT_AUDIENCE": config.jwt_audience,
         "POWERTOOLS_SERVICE_NAME": decl.name,
@@ -132,6 +137,8 @@ def test_every_declared_function_is_deployed_as_declared(synth: Synthesized, dec
         "POWERTOOLS_LOG_LEVEL": "INFO",
         **({"LIVEKIT_URL": config.livekit_url} if config.livekit_url else {}),
         **({"LIVEKIT_API_KEY": config.livekit_api_key} if config.livekit_api_key else {}),
+        **({"EMAIL_FROM": config.email_from} if config.email_from else {}),
+        **({"PUBLIC_APP_URL": config.public_app_url} if config.public_app_url else {}),
     }
     log_group_id = props["LoggingConfig"]["LogGroup"]["Ref"]
     assert synth.resources[log_group_id]["Properties"]["RetentionInDays"] == 30
@@ -142,6 +149,30 @@ def test_functions_are_exactly_the_catalog(synth: Synthesized) -> None:
         str(_env(res).get("POWERTOOLS_SERVICE_NAME")) for res in synth.of_type("AWS::Lambda::Function").values()
     )
     assert services == sorted(decl.name for decl in FUNCTIONS)
+
+
+def test_only_functions_that_seal_secrets_may_use_the_data_key_and_only_sms_senders_publish_to_sns(
+    synth: Synthesized,
+) -> None:
+    key = synth.logical_id(synth.stack.data.key)
+    for decl in FUNCTIONS:
+        policies = json.loads(_policy_documents_of_function(synth, decl.name))
+        statements = [statement for document in policies for statement in document["Statement"]]
+        on_key = {
+            action
+            for statement in statements
+            if {"Fn::GetAtt": [key, "Arn"]} in _as_list(statement["Resource"])
+            for action in _as_list(statement["Action"])
+        }
+        if decl.encrypts_secrets:
+            assert {"kms:Decrypt", "kms:GenerateDataKey*"} <= on_key, decl.name
+        publishes_sms = any("sns:Publish" in _as_list(statement["Action"]) for statement in statements)
+        assert publishes_sms == decl.sends_sms, decl.name
+    assert function("auth").encrypts_secrets and function("auth").sends_sms
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
 
 
 def test_least_privilege_health_cannot_reach_the_meetings_table(synth: Synthesized) -> None:

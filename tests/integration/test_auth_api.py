@@ -19,7 +19,7 @@ from moto.core.botocore_stubber import BotocoreStubber
 
 pytestmark = pytest.mark.integration
 
-PASSWORD = "correct horse battery"
+PASSWORD = "Correct-Horse-Battery-7"  # meets the password policy (spec 3.1)
 ME = "/api/v1/users/me"
 
 
@@ -62,9 +62,9 @@ def test_a_second_user_is_not_an_admin_even_if_the_first_was_created_long_ago(ap
 
 
 def test_a_duplicate_email_is_refused_case_insensitively_and_nothing_changes(api: Any, admin: Any, aws: Any) -> None:
-    first = api.register("Dup@Example.com", password="first password", full_name="First").json()
+    first = api.register("Dup@Example.com", password="First-Password-1!", full_name="First").json()
     events_before = len(aws.events())
-    response = api.register("dUP@example.COM", password="second password", full_name="Second")
+    response = api.register("dUP@example.COM", password="Second-Password-2!", full_name="Second")
     assert_error(response, 409, "email_taken")
     assert len(aws.events()) == events_before, "no event for a refused registration"
     assert UserEmailModel.get("dup@example.com").user_id == first["id"]
@@ -72,8 +72,8 @@ def test_a_duplicate_email_is_refused_case_insensitively_and_nothing_changes(api
     stored = UserModel.get(first["id"])
     assert stored.full_name == "First"
     api.client.post(f"/api/v1/admin/users/{first['id']}/approve", headers=admin.headers)
-    assert api.login("dup@example.com", "first password").status_code == 200
-    assert_error(api.login("dup@example.com", "second password"), 401, "invalid_credentials")
+    assert api.login("dup@example.com", "First-Password-1!").status_code == 200
+    assert_error(api.login("dup@example.com", "Second-Password-2!"), 401, "invalid_credentials")
 
 
 INVALID_REGISTRATIONS: list[tuple[dict[str, Any], str, str | None]] = [
@@ -179,7 +179,7 @@ def test_login_returns_an_access_and_a_refresh_token(api: Any, make_user: Any) -
     response = api.login(user.email.upper())
     assert response.status_code == 200, response.text
     body = response.json()
-    assert set(body) == {"access_token", "refresh_token", "token_type", "expires_in"}
+    assert set(body) == {"access_token", "refresh_token", "token_type", "expires_in", "password_change_required"}
     assert body["token_type"] == "bearer"
     assert body["expires_in"] == 900
     assert body["access_token"] != body["refresh_token"]

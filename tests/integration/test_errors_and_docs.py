@@ -235,7 +235,8 @@ def test_every_protected_route_refuses_missing_revoked_and_deactivated_callers(
         for method, operation in operations.items()
         if operation.get("security")
     ]
-    assert len(protected) == 23, protected
+    # Foundation 23, two-factor 5, change-password 1, rate-limit admin 6.
+    assert len(protected) == 23 + 5 + 1 + 6, protected
     for method, path in protected:
         with subtests.test(method=method, path=path):
             assert_error(client.request(method, path), 401, "not_authenticated")
@@ -337,6 +338,18 @@ def test_protected_routes_declare_bearer_security(openapi: dict[str, Any]) -> No
     schemes = openapi["components"]["securitySchemes"]
     assert any(scheme.get("scheme") == "bearer" for scheme in schemes.values())
     public = {"/api/v1/health", "/api/v1/auth/register", "/api/v1/auth/login", "/api/v1/auth/refresh"}
+    # Password reset is for people who cannot sign in.
+    public |= {"/api/v1/auth/password-reset/request", "/api/v1/auth/password-reset/confirm"}
+    # The second login step: its credential is the challenge token in the body.
+    public |= {"/api/v1/auth/2fa/login", "/api/v1/auth/2fa/sms/send"}
+    # Federated sign-in: the provider (OpenID, SAML IdP, directory) is what authenticates.
+    public |= {
+        "/api/v1/auth/oauth/{provider}/authorize",
+        "/api/v1/auth/oauth/{provider}/callback",
+        "/api/v1/auth/ldap/login",
+        "/api/v1/auth/saml/login",
+        "/api/v1/auth/saml/acs",
+    }
     for path, method, operation in _operations(openapi):
         assert bool(operation.get("security")) == (path not in public), f"{method.upper()} {path}"
 

@@ -17,7 +17,7 @@ from http_support import FakeLambdaContext, api_gateway_event, eventbridge_event
 
 pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore:No application metrics to publish")]
 
-PASSWORD = "correct horse battery"
+PASSWORD = "Correct-Horse-Battery-7"  # meets the password policy (spec 3.1)
 Loader = Callable[[str], ModuleType]
 
 

@@ -1,4 +1,4 @@
-"""Argon2id password hashing, verification, re-hash detection and the strength rule."""
+"""Argon2id password hashing, verification and re-hash detection (the policy: test_password_policy.py)."""
 
 from __future__ import annotations
 
@@ -56,17 +56,3 @@ def test_a_hash_made_with_another_cost_needs_rehashing() -> None:
     older = PasswordHasher(time_cost=2, memory_cost=128).hash("pw-123456")
     assert passwords.needs_rehash(older) is True
     assert passwords.verify_password(older, "pw-123456") is True, "old hashes keep verifying"
-
-
-@pytest.mark.parametrize(
-    ("password", "problems"),
-    [
-        ("short", ["at least 8 characters"]),
-        ("1234567", ["at least 8 characters"]),
-        ("12345678", []),
-        ("x" * 256, []),
-        ("x" * 257, ["at most 256 characters"]),
-    ],
-)
-def test_password_strength(password: str, problems: list[str]) -> None:
-    assert passwords.check_password_strength(password) == problems

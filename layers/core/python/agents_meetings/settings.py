@@ -40,6 +40,48 @@ class Settings(BaseSettings):
     password_hash_time_cost: int = Field(3, ge=1, alias="PASSWORD_HASH_TIME_COST")
     password_hash_memory_kib: int = Field(65_536, ge=32, alias="PASSWORD_HASH_MEMORY_KIB")
 
+    # Rate limiting (spec 2.3): rates as "<count>/<period>", e.g. "100/minute", "5/15minutes".
+    rate_limit_enabled: bool = Field(True, alias="RATE_LIMIT_ENABLED")
+    rate_limit_storage: Literal["dynamodb", "memory"] = Field("dynamodb", alias="RATE_LIMIT_STORAGE")
+    rate_limit_default: str = Field("100/minute", alias="RATE_LIMIT_DEFAULT")
+    rate_limit_login: str = Field("5/15minutes", alias="RATE_LIMIT_LOGIN")
+
+    # Two-factor authentication: KMS key (ARN or alias) of the envelope encryption of 2FA secrets,
+    # and whether admins must enrol 2FA before they may use admin endpoints.
+    data_key_id: str = Field("alias/agents-meetings-data", alias="DATA_KEY_ID")
+    admin_2fa_required: bool = Field(True, alias="ADMIN_2FA_REQUIRED")
+
+    # Password lifecycle (spec 3.1): admins change passwords every 90 days; reset links last an hour.
+    admin_password_max_age_days: int = Field(90, ge=1, alias="ADMIN_PASSWORD_MAX_AGE_DAYS")
+    password_reset_ttl_seconds: int = Field(3600, ge=60, alias="PASSWORD_RESET_TTL_SECONDS")
+    # Every reset request takes at least this long, whether or not the account exists.
+    password_reset_min_response_ms: int = Field(400, ge=0, alias="PASSWORD_RESET_MIN_RESPONSE_MS")
+    # Sender of platform email (verified in SES) and the web app that reset links point to.
+    email_from: str = Field("no-reply@agents-meetings.example.com", alias="EMAIL_FROM")
+    public_app_url: str = Field("http://127.0.0.1:8000", alias="PUBLIC_APP_URL")
+
+    # Federated sign-in (OpenID Connect). Issuers are overridable so tests use a local provider.
+    oauth_redirect_base_url: str = Field("http://127.0.0.1:8000", alias="OAUTH_REDIRECT_BASE_URL")
+    oauth_google_client_id: str | None = Field(None, alias="OAUTH_GOOGLE_CLIENT_ID")
+    oauth_google_client_secret: SecretStr | None = Field(None, alias="OAUTH_GOOGLE_CLIENT_SECRET")
+    oauth_google_issuer: str = Field("https://accounts.google.com", alias="OAUTH_GOOGLE_ISSUER")
+    oauth_microsoft_client_id: str | None = Field(None, alias="OAUTH_MICROSOFT_CLIENT_ID")
+    oauth_microsoft_client_secret: SecretStr | None = Field(None, alias="OAUTH_MICROSOFT_CLIENT_SECRET")
+    oauth_microsoft_tenant: str = Field("common", alias="OAUTH_MICROSOFT_TENANT")
+    oauth_microsoft_issuer: str | None = Field(None, alias="OAUTH_MICROSOFT_ISSUER")
+
+    # LDAP / Active Directory sign-in (unset LDAP_URL: off). AD: LDAP_USER_FILTER=(sAMAccountName={username}).
+    ldap_url: str | None = Field(None, alias="LDAP_URL")
+    ldap_start_tls: bool = Field(False, alias="LDAP_START_TLS")
+    ldap_bind_dn: str | None = Field(None, alias="LDAP_BIND_DN")
+    ldap_bind_password: SecretStr | None = Field(None, alias="LDAP_BIND_PASSWORD")
+    ldap_user_base_dn: str = Field("", alias="LDAP_USER_BASE_DN")
+    ldap_user_filter: str = Field("(|(uid={username})(mail={username}))", alias="LDAP_USER_FILTER")
+
+    # SAML 2.0 sign-in: the IdP's metadata XML (unset: off) and this SP's entity id.
+    saml_idp_metadata: str | None = Field(None, alias="SAML_IDP_METADATA")
+    saml_sp_entity_id: str | None = Field(None, alias="SAML_SP_ENTITY_ID")
+
     def table_name(self, logical_name: str) -> str:
         return f"{self.table_prefix}{logical_name}"
 

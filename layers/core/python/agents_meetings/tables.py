@@ -100,6 +100,10 @@ class UserModel(PlatformModel):
     active_key = UnicodeAttribute(default="active")
     directory = UnicodeAttribute(default=USER_DIRECTORY)
     password_hash = UnicodeAttribute(null=True)
+    # When the password was last set (null on accounts older than the field: created_at counts).
+    password_changed_at = UTCDateTimeAttribute(null=True)
+    # Tokens issued before this instant are refused (set by a password reset: every session ends).
+    tokens_valid_after = UTCDateTimeAttribute(null=True)
     timezone = UnicodeAttribute(default="UTC")
     bio = UnicodeAttribute(null=True)
     expertise = ListAttribute(of=UnicodeAttribute, default=list)
@@ -260,6 +264,39 @@ class AuditLogModel(PlatformModel):
     by_target = AuditByTarget()
 
 
+# --- two-factor authentication ---------------------------------------------------------------
+
+
+class UserTwoFactorModel(PlatformModel):
+    """Spec 3.1's user_2fa: one item per user. Secrets are KMS envelope-encrypted (agents_meetings.crypto)."""
+
+    logical_name = "user-2fa"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    user_id = UnicodeAttribute(hash_key=True)
+    is_enabled = BooleanAttribute(default=False)
+    secret_key = UnicodeAttribute(null=True)  # encrypted TOTP secret
+    backup_codes = UnicodeAttribute(null=True)  # encrypted JSON list of backup-code hashes
+    # Bumped on every change of backup_codes: removing a used code is conditional on it.
+    backup_codes_version = NumberAttribute(default=0)
+    # TOTP time-step of the last accepted code: a code of that step or earlier is a replay.
+    last_used_timestep = NumberAttribute(null=True)
+    sms_phone = UnicodeAttribute(null=True)  # encrypted E.164 number
+    sms_code_hash = UnicodeAttribute(null=True)
+    sms_code_expires_at = UTCDateTimeAttribute(null=True)
+    sms_code_attempts = NumberAttribute(default=0)
+    sms_window_start = UTCDateTimeAttribute(null=True)
+    sms_sends = NumberAttribute(default=0)
+    # Wrong second-factor codes at login, counted per window (brute-force guard).
+    failed_window_start = UTCDateTimeAttribute(null=True)
+    failed_attempts = NumberAttribute(default=0)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    enabled_at = UTCDateTimeAttribute(null=True)
+
+
 # --- tokens, statistics, idempotency --------------------------------------------------------
 
 
@@ -276,6 +313,38 @@ class RevokedTokenModel(PlatformModel):
     user_id = UnicodeAttribute()
     reason = UnicodeAttribute()
     expires_at = TTLAttribute()
+
+
+class PasswordResetsByUser(GlobalSecondaryIndex["PasswordResetModel"]):
+    class Meta:
+        index_name = "by_user"
+        projection = AllProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class PasswordResetModel(PlatformModel):
+    """Spec 3.1's password_resets. Keyed by the token's SHA-256 (never the token itself), so that
+    confirming a reset is one consistent read; ``id`` is the record's public identity (audit)."""
+
+    logical_name = "password-resets"
+    ttl_attribute = "purge_at"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    reset_token = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    expires_at = UTCDateTimeAttribute()
+    used_at = UTCDateTimeAttribute(null=True)
+    # Set when a newer token is issued or another one is used: this one can no longer be.
+    revoked_at = UTCDateTimeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    purge_at = TTLAttribute()
+
+    by_user = PasswordResetsByUser()
 
 
 class UserStatisticsModel(PlatformModel):
@@ -323,6 +392,88 @@ class EventOutboxModel(PlatformModel):
     last_error = UnicodeAttribute(null=True)
 
 
+# --- rate limiting (spec 2.3) -----------------------------------------------------------------
+
+
+class RateLimitCounterModel(PlatformModel):
+    """Sliding-window counters: one item per (limit, caller[, shard]); each window's count is an
+    attribute ``w<window index>`` written by agents_meetings.ratelimit.store, expiring with TTL."""
+
+    logical_name = "rate-limit-counters"
+    ttl_attribute = "expires_at"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    key = UnicodeAttribute(hash_key=True)
+    expires_at = TTLAttribute(null=True)
+
+
+class RateLimitConfigModel(PlatformModel):
+    """Run-time limits (``limit#<name>``) and the IP allow-list (``allow#<network>``), edited by admins."""
+
+    logical_name = "rate-limit-config"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    name = UnicodeAttribute(hash_key=True)
+    value = UnicodeAttribute()
+    updated_by = UnicodeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute(null=True)
+
+
+# --- federated sign-in ---------------------------------------------------------------------
+
+
+class OAuthConnectionsByUser(GlobalSecondaryIndex["OAuthConnectionModel"]):
+    class Meta:
+        index_name = "by_user"
+        projection = AllProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class OAuthConnectionModel(PlatformModel):
+    """A user's account at an identity provider (spec 3.1 oauth_connections); tokens sealed."""
+
+    logical_name = "oauth-connections"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    # "<provider>#<provider_user_id>": one platform user per provider account, enforced by the key.
+    provider_subject = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    provider = UnicodeAttribute()
+    provider_user_id = UnicodeAttribute()
+    access_token = UnicodeAttribute(null=True)  # sealed (crypto.EnvelopeCipher)
+    refresh_token = UnicodeAttribute(null=True)  # sealed
+    expires_at = UTCDateTimeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+
+    by_user = OAuthConnectionsByUser()
+
+
+class OAuthStateModel(PlatformModel):
+    """A sign-in in progress: state, nonce and PKCE verifier, used once, gone after 10 minutes."""
+
+    logical_name = "oauth-states"
+    ttl_attribute = "expires_at"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    state = UnicodeAttribute(hash_key=True)
+    provider = UnicodeAttribute()
+    nonce = UnicodeAttribute()
+    code_verifier = UnicodeAttribute()  # sealed
+    created_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute()
+
+
 TABLES: tuple[type[PlatformModel], ...] = (
     UserModel,
     UserEmailModel,
@@ -330,9 +481,15 @@ TABLES: tuple[type[PlatformModel], ...] = (
     ParticipantModel,
     AuditLogModel,
     RevokedTokenModel,
+    PasswordResetModel,
     UserStatisticsModel,
     IdempotencyModel,
     EventOutboxModel,
+    RateLimitCounterModel,
+    RateLimitConfigModel,
+    UserTwoFactorModel,
+    OAuthConnectionModel,
+    OAuthStateModel,
 )
 
 

@@ -17,6 +17,7 @@ class DomainEvent(StrEnum):
     USER_REJECTED = "UserRejected"
     USER_ROLE_CHANGED = "UserRoleChanged"
     USER_PROFILE_UPDATED = "UserProfileUpdated"
+    USER_PASSWORD_CHANGED = "UserPasswordChanged"  # noqa: S105 - an event name
     MEETING_CREATED = "MeetingCreated"
     MEETING_STARTED = "MeetingStarted"
     MEETING_ENDED = "MeetingEnded"
@@ -38,6 +39,7 @@ _DOMAINS: dict[DomainEvent, str] = {
     DomainEvent.USER_REJECTED: "users",
     DomainEvent.USER_ROLE_CHANGED: "users",
     DomainEvent.USER_PROFILE_UPDATED: "users",
+    DomainEvent.USER_PASSWORD_CHANGED: "users",
     DomainEvent.MEETING_CREATED: "meetings",
     DomainEvent.MEETING_STARTED: "meetings",
     DomainEvent.MEETING_ENDED: "meetings",
@@ -53,6 +55,8 @@ REQUIRED_FIELDS: dict[DomainEvent, frozenset[str]] = {
     DomainEvent.USER_REJECTED: frozenset({"user_id", "rejected_by"}),
     DomainEvent.USER_ROLE_CHANGED: frozenset({"user_id", "old_role", "new_role", "changed_by"}),
     DomainEvent.USER_PROFILE_UPDATED: frozenset({"user_id", "fields"}),
+    # method: "change" (the user, knowing the old one) or "reset" (through the emailed link).
+    DomainEvent.USER_PASSWORD_CHANGED: frozenset({"user_id", "method"}),
     DomainEvent.MEETING_CREATED: frozenset({"meeting_id", "host_id", "title", "scheduled_at", "meeting_type"}),
     DomainEvent.MEETING_STARTED: frozenset({"meeting_id", "host_id", "room_name", "auto_record", "languages"}),
     DomainEvent.MEETING_ENDED: frozenset({"meeting_id", "host_id", "started_at", "ended_at"}),

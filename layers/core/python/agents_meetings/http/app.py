@@ -12,6 +12,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agents_meetings import __version__
 from agents_meetings.http.errors import install_error_handlers
+from agents_meetings.http.rate_limits import RateLimitMiddleware
+from agents_meetings.http.security_headers import SecurityHeadersMiddleware
 from agents_meetings.observability import logger, metrics, tracer
 from agents_meetings.tables import bind_tables
 
@@ -64,7 +66,11 @@ def create_app(name: str, routers: Iterable[APIRouter], *, with_docs: bool = Fal
     )
     install_error_handlers(app)
 
+    # Added first, so it runs inside RequestIdMiddleware: a 429 carries the request id.
+    app.add_middleware(RateLimitMiddleware)
     app.add_middleware(RequestIdMiddleware)
+    # Outermost of ours: every response gets them, 429s included (500s: see error_response).
+    app.add_middleware(SecurityHeadersMiddleware)
     for router in routers:
         app.include_router(router)
     return app

@@ -12,6 +12,7 @@ from pynamodb.exceptions import PynamoDBConnectionError, PynamoDBException
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agents_meetings.errors import DomainError, ServiceUnavailable
+from agents_meetings.http.security_headers import security_headers
 from agents_meetings.observability import logger, metrics
 
 
@@ -41,7 +42,11 @@ def error_response(
     request_id = request_id_of(request)
     body = ErrorResponse(error=ErrorBody(code=code, message=message, details=details or {}, request_id=request_id))
     # Set here as well as by the middleware: a 500 is answered outside the middleware stack.
-    all_headers = {**(headers or {}), **({"X-Request-Id": request_id} if request_id else {})}
+    all_headers = {
+        **security_headers(request.url.path),
+        **(headers or {}),
+        **({"X-Request-Id": request_id} if request_id else {}),
+    }
     return JSONResponse(body.model_dump(), status_code=status, headers=all_headers)
 
 

@@ -47,7 +47,9 @@ class RegisterIn(Strict):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "examples": [{"email": "ada@example.com", "password": "correct horse battery", "full_name": "Ada Lovelace"}]
+            "examples": [
+                {"email": "ada@example.com", "password": "Correct-Horse-Battery-7", "full_name": "Ada Lovelace"}
+            ]
         },
     )
     email: EmailStr
@@ -59,7 +61,7 @@ class RegisterIn(Strict):
 class LoginIn(Strict):
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"email": "ada@example.com", "password": "correct horse battery"}]},
+        json_schema_extra={"examples": [{"email": "ada@example.com", "password": "Correct-Horse-Battery-7"}]},
     )
     email: EmailStr
     password: Password
@@ -82,6 +84,7 @@ class TokenOut(BaseModel):
                     "refresh_token": "eyJhbGciOi...",
                     "token_type": "bearer",
                     "expires_in": 900,
+                    "password_change_required": False,
                 }
             ]
         }
@@ -90,6 +93,56 @@ class TokenOut(BaseModel):
     refresh_token: str
     token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
     expires_in: int
+    password_change_required: bool = Field(
+        False,
+        description="True when the password has expired (admins: every 90 days). Until it is changed with "
+        "POST /api/v1/auth/change-password, other endpoints answer 403 `password_change_required`.",
+    )
+
+
+# --- passwords ---------------------------------------------------------------------------
+
+NewPassword = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=256),
+    Field(
+        description="At least 12 characters with upper- and lower-case letters, a digit and a symbol; "
+        "not a commonly used password"
+    ),
+]
+ResetToken = Annotated[str, StringConstraints(min_length=1, max_length=512)]
+
+
+class ChangePasswordIn(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"current_password": "Old-Secret-2026!", "new_password": "N3w-Secret-2027!"}]},
+    )
+    current_password: Password
+    new_password: NewPassword
+
+
+class PasswordResetRequestIn(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"email": "ada@example.com"}]})
+    email: EmailStr
+
+
+class PasswordResetRequestedOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"message": "If an account exists for that email, a reset link is on its way."}]
+        }
+    )
+    message: str
+
+
+class PasswordResetConfirmIn(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"token": "q3N0...from-the-email", "new_password": "N3w-Secret-2027!"}]},
+    )
+    token: ResetToken
+    new_password: NewPassword
 
 
 # --- users -------------------------------------------------------------------------------

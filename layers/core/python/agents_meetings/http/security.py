@@ -11,9 +11,20 @@ from pynamodb.exceptions import DoesNotExist
 
 from agents_meetings.audit import Actor
 from agents_meetings.errors import Forbidden, Unauthenticated
+from agents_meetings.identity.password_lifecycle import password_change_required
 from agents_meetings.identity.service import ensure_can_sign_in
-from agents_meetings.identity.tokens import TokenClaims, TokenService
+from agents_meetings.identity.tokens import TokenClaims, TokenService, issued_before
+from agents_meetings.settings import get_settings
 from agents_meetings.tables import UserModel
+
+# What a user whose password must change (an admin's, every 90 days) may still call.
+PASSWORD_CHANGE_EXEMPT = frozenset(
+    {
+        ("POST", "/api/v1/auth/change-password"),
+        ("POST", "/api/v1/auth/logout"),
+        ("GET", "/api/v1/users/me"),
+    }
+)
 
 bearer = HTTPBearer(auto_error=False, description="Access token from POST /api/v1/auth/login")
 
@@ -47,6 +58,14 @@ async def current_principal(
     except DoesNotExist as exc:
         raise Unauthenticated("Token is not valid.", code="invalid_token") from exc
     ensure_can_sign_in(user)
+    # A password reset ends every session: tokens issued before it are refused.
+    if issued_before(claims, user.tokens_valid_after):
+        raise Unauthenticated("Token has been revoked.", code="token_revoked")
+    if (request.method, request.url.path) not in PASSWORD_CHANGE_EXEMPT and password_change_required(user):
+        raise Forbidden(
+            "Your password has expired; change it with POST /api/v1/auth/change-password.",
+            code="password_change_required",
+        )
     actor = Actor(
         user_id=user.id,
         role=user.role,
@@ -59,6 +78,15 @@ async def current_principal(
 async def admin_principal(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
     if not principal.actor.is_admin:
         raise Forbidden("This action needs the admin role.", code="admin_required")
+    if get_settings().admin_2fa_required:
+        from agents_meetings.identity.two_factor import two_factor_enabled  # admin routes only
+
+        if not two_factor_enabled(principal.user.id):
+            raise Forbidden(
+                "Admin accounts must turn on two-factor authentication first: POST /api/v1/auth/2fa/enable, "
+                "then POST /api/v1/auth/2fa/verify with a code from the authenticator app.",
+                code="two_factor_required",
+            )
     return principal
 
 

@@ -10,16 +10,16 @@ from pynamodb.transactions import TransactWrite
 
 from agents_meetings.audit import SYSTEM, Actor, AuditLog
 from agents_meetings.clock import utcnow
-from agents_meetings.errors import Conflict, Forbidden, Unauthenticated, Unprocessable
+from agents_meetings.errors import Conflict, Forbidden, Unauthenticated
 from agents_meetings.events.catalog import DomainEvent
 from agents_meetings.events.publisher import EventPublisher
 from agents_meetings.identity.passwords import (
-    check_password_strength,
     hash_password,
     needs_rehash,
+    require_strong_password,
     verify_password,
 )
-from agents_meetings.identity.tokens import TokenClaims, TokenPair, TokenService, revoke
+from agents_meetings.identity.tokens import TokenClaims, TokenPair, TokenService, issued_before, revoke
 from agents_meetings.tables import UserEmailModel, UserModel, transaction_connection
 from agents_meetings.users.service import AccountStatus, Role, active_key
 
@@ -47,15 +47,15 @@ class AuthService:
         self._tokens = tokens or TokenService()
         self._audit = audit or AuditLog()
 
-    def register(self, account: NewAccount, *, actor: Actor = SYSTEM, as_admin: bool = False) -> UserModel:
-        """Create a pending participant; the very first account (or ``as_admin``) is an approved admin."""
-        problems = check_password_strength(account.password)
-        if problems:
-            raise Unprocessable(
-                "Password is too weak: " + ", ".join(problems) + ".",
-                code="weak_password",
-                details={"problems": problems},
-            )
+    def register(
+        self, account: NewAccount, *, actor: Actor = SYSTEM, as_admin: bool = False, federated: bool = False
+    ) -> UserModel:
+        """Create a pending participant; the very first account (or ``as_admin``) is an approved admin.
+
+        A ``federated`` account (signed in through an identity provider) has no password.
+        """
+        if not federated:
+            require_strong_password(account.password)
         email = normalise_email(account.email)
         claim = not _bootstrap_marker_exists()
         user = self._create(account, email, admin=as_admin or claim, claim_bootstrap=claim)
@@ -88,7 +88,8 @@ class AuthService:
             status=AccountStatus.APPROVED.value if admin else AccountStatus.PENDING.value,
             is_active=True,
             active_key=active_key(True),
-            password_hash=hash_password(account.password),
+            password_hash=hash_password(account.password) if account.password else None,
+            password_changed_at=now,
             timezone=account.timezone,
             expertise=[],
             created_at=now,
@@ -121,6 +122,12 @@ class AuthService:
         ensure_can_sign_in(user)
         if user.password_hash and needs_rehash(user.password_hash):
             user.update(actions=[UserModel.password_hash.set(hash_password(password))])
+        from agents_meetings.identity.two_factor import TwoFactorService  # only logins need it
+
+        challenge = TwoFactorService(tokens=self._tokens, audit=self._audit).login_challenge(user)
+        if challenge is not None:  # the route answers with the challenge; POST /2fa/login finishes
+            self._audit.record(Actor(user.id, user.role, actor_ip), "auth.login_challenged", "user", user.id)
+            raise challenge
         pair = self._tokens.issue_pair(user.id, user.role)
         self._audit.record(Actor(user.id, user.role, actor_ip), "auth.login", "user", user.id)
         return user, pair
@@ -132,6 +139,8 @@ class AuthService:
         except DoesNotExist as exc:
             raise Unauthenticated("Token is not valid.", code="invalid_token") from exc
         ensure_can_sign_in(user)
+        if issued_before(claims, user.tokens_valid_after):
+            raise Unauthenticated("Token has been revoked.", code="token_revoked")
         # A refresh token is good for one use: the revocation is conditional, so of two concurrent
         # refreshes with the same token exactly one wins.
         if not revoke(claims, "rotated", only_if_unused=True):

@@ -19,7 +19,9 @@ from agents_meetings.tables import RevokedTokenModel
 ALGORITHM = "HS256"
 ALLOWED_ALGORITHMS = [ALGORITHM]
 CLOCK_SKEW_SECONDS = 10  # never "none", never a public-key algorithm with an HMAC secret
-TokenType = Literal["access", "refresh"]
+# "2fa_challenge": proof of the password step of a login that still needs its second factor.
+TokenType = Literal["access", "refresh", "2fa_challenge"]
+CHALLENGE_TOKEN_TTL_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,8 @@ class TokenClaims:
     jti: str
     expires_at: int
     session_id: str
+    # Fractional seconds: a password reset refuses every token issued before it (tokens_valid_after).
+    issued_at: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,8 @@ class TokenService:
         self._settings = settings or get_settings()
 
     def _encode(self, subject: str, role: str, token_type: TokenType, ttl: int, session_id: str) -> tuple[str, str]:
-        now = int(utcnow().timestamp())
+        issued = utcnow().timestamp()
+        now = int(issued)
         jti = str(uuid.uuid4())
         claims = {
             "sub": subject,
@@ -69,6 +74,8 @@ class TokenService:
             "jti": jti,
             "sid": session_id,
             "iat": now,
+            # Milliseconds: tokens_valid_after (a password reset) must separate tokens within a second.
+            "iat_ms": int(issued * 1000),
             "nbf": now,
             "exp": now + ttl,
             "iss": self._settings.jwt_issuer,
@@ -81,6 +88,11 @@ class TokenService:
         access, _ = self._encode(subject, role, "access", self._settings.access_token_ttl_seconds, session_id)
         refresh, _ = self._encode(subject, role, "refresh", self._settings.refresh_token_ttl_seconds, session_id)
         return TokenPair(access, refresh, self._settings.access_token_ttl_seconds)
+
+    def issue_challenge(self, subject: str, role: str) -> str:
+        """A short-lived, single-use (its jti is revoked when used) token for the 2FA login step."""
+        token, _ = self._encode(subject, role, "2fa_challenge", CHALLENGE_TOKEN_TTL_SECONDS, str(uuid.uuid4()))
+        return token
 
     def decode(self, token: str, expected_type: TokenType) -> TokenClaims:
         try:
@@ -125,10 +137,23 @@ class TokenService:
             jti=str(claims["jti"]),
             expires_at=int(claims["exp"]),
             session_id=str(claims.get("sid", "")),
+            issued_at=_numeric(claims.get("iat_ms")) / 1000 or _numeric(claims.get("iat")),
         )
         if is_revoked(token_claims.jti):
             raise Unauthenticated("Token has been revoked.", code="token_revoked")
         return token_claims
+
+
+def _numeric(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def issued_before(claims: TokenClaims, instant: datetime | None) -> bool:
+    """True when the token was issued before ``instant`` (a user's ``tokens_valid_after``)."""
+    return instant is not None and claims.issued_at < instant.timestamp()
 
 
 def is_revoked(jti: str) -> bool:

@@ -11,7 +11,28 @@ from typing import Any
 
 def __getattr__(name: str) -> Any:
     if name == "ALL_ROUTERS":
-        from agents_meetings.http.routers import auth, health, meetings, users
+        from agents_meetings.http.routers import (
+            auth,
+            health,
+            meetings,
+            oauth,
+            passwords,
+            rate_limits,
+            two_factor,
+            users,
+        )
 
-        return (health.router, auth.router, users.router, users.admin_router, meetings.router)
+        return (
+            health.router,
+            auth.router,
+            passwords.router,
+            two_factor.router,
+            oauth.router,
+            oauth.directory_router,
+            oauth.saml_router,
+            users.router,
+            users.admin_router,
+            meetings.router,
+            rate_limits.router,
+        )
     raise AttributeError(name)

@@ -9,7 +9,11 @@ from agents_meetings.http.dependencies import AuthServiceDep
 from agents_meetings.http.errors import error_responses
 from agents_meetings.http.schemas import LoginIn, LogoutIn, RefreshIn, RegisterIn, TokenOut, UserOut
 from agents_meetings.http.security import CurrentPrincipal, client_ip
+from agents_meetings.http.two_factor_schemas import TwoFactorChallengeOut
+from agents_meetings.identity.password_lifecycle import password_change_required
 from agents_meetings.identity.service import NewAccount
+from agents_meetings.identity.tokens import CHALLENGE_TOKEN_TTL_SECONDS
+from agents_meetings.identity.two_factor import TwoFactorRequired
 from agents_meetings.users.service import validate_timezone
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -31,13 +35,25 @@ async def register(body: RegisterIn, service: AuthServiceDep, request: Request) 
 
 @router.post(
     "/login",
-    response_model=TokenOut,
+    response_model=TokenOut | TwoFactorChallengeOut,
     responses=error_responses(401, 403, 422),
     summary="Exchange email and password for access and refresh tokens",
+    description="With two-factor authentication on, the answer is a `TwoFactorChallengeOut` instead: "
+    "finish with `POST /api/v1/auth/2fa/login` within 5 minutes.",
 )
-async def login(body: LoginIn, service: AuthServiceDep, request: Request) -> TokenOut:
-    _, pair = service.login(str(body.email), body.password, actor_ip=client_ip(request))
-    return TokenOut(access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in)
+async def login(body: LoginIn, service: AuthServiceDep, request: Request) -> TokenOut | TwoFactorChallengeOut:
+    try:
+        user, pair = service.login(str(body.email), body.password, actor_ip=client_ip(request))
+    except TwoFactorRequired as challenge:
+        return TwoFactorChallengeOut(
+            challenge_token=challenge.challenge_token, methods=challenge.methods, expires_in=CHALLENGE_TOKEN_TTL_SECONDS
+        )
+    return TokenOut(
+        access_token=pair.access_token,
+        refresh_token=pair.refresh_token,
+        expires_in=pair.expires_in,
+        password_change_required=password_change_required(user),
+    )
 
 
 @router.post(

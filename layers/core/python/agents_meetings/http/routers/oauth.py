@@ -1,0 +1,181 @@
+"""/api/v1/auth/oauth: sign in with Google or Microsoft (OpenID Connect, authorization code + PKCE);
+/api/v1/auth/ldap: sign in with an LDAP / Active Directory account; /api/v1/auth/saml: enterprise SAML 2.0."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from agents_meetings.errors import Unauthenticated
+from agents_meetings.http.dependencies import publisher
+from agents_meetings.http.errors import error_responses
+from agents_meetings.http.schemas import TokenOut
+from agents_meetings.http.security import client_ip
+from agents_meetings.http.two_factor_schemas import TwoFactorChallengeOut
+from agents_meetings.identity.federation import FederatedSignIn
+from agents_meetings.identity.password_lifecycle import password_change_required
+from agents_meetings.identity.tokens import CHALLENGE_TOKEN_TTL_SECONDS
+from agents_meetings.identity.two_factor import TwoFactorRequired
+
+router = APIRouter(prefix="/api/v1/auth/oauth", tags=["auth: sign in with Google / Microsoft"])
+
+Provider = Annotated[Literal["google", "microsoft"], Path(description="Identity provider")]
+Text = Annotated[str | None, Query(max_length=2048)]
+
+
+class AuthorizeOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "authorization_url": "https://accounts.google.com/o/oauth2/v2/auth?response_type=code&...",
+                    "state": "3q2-7w...",
+                    "expires_in": 600,
+                }
+            ]
+        }
+    )
+    authorization_url: str = Field(description="Send the browser here; the provider redirects back to callback")
+    state: str
+    expires_in: int
+
+
+@router.post(
+    "/{provider}/authorize",
+    response_model=AuthorizeOut,
+    responses=error_responses(404, 503),
+    summary="Start signing in with a provider: returns the URL to send the browser to",
+)
+async def authorize(provider: Provider) -> AuthorizeOut:
+    start = FederatedSignIn(await publisher()).start(provider)
+    return AuthorizeOut(authorization_url=start.authorization_url, state=start.state, expires_in=start.expires_in)
+
+
+@router.get(
+    "/{provider}/callback",
+    response_model=TokenOut | TwoFactorChallengeOut,
+    responses=error_responses(401, 403, 404, 503),
+    summary="Where the provider sends the browser back: verifies everything, signs in",
+)
+async def callback(
+    provider: Provider,
+    request: Request,
+    code: Text = None,
+    state: Text = None,
+    error: Text = None,
+    error_description: Text = None,
+) -> TokenOut | TwoFactorChallengeOut:
+    if error:
+        raise Unauthenticated(
+            f"The provider did not sign you in: {error_description or error}.",
+            code="oauth_denied",
+            details={"provider_error": error},
+        )
+    if not code or not state:
+        raise Unauthenticated("The callback needs the provider's code and state.", code="oauth_state_invalid")
+    try:
+        result = FederatedSignIn(await publisher()).finish(
+            provider, code=code, state=state, actor_ip=client_ip(request)
+        )
+    except TwoFactorRequired as challenge:
+        return TwoFactorChallengeOut(
+            challenge_token=challenge.challenge_token, methods=challenge.methods, expires_in=CHALLENGE_TOKEN_TTL_SECONDS
+        )
+    pair = result.tokens
+    return TokenOut(
+        access_token=pair.access_token,
+        refresh_token=pair.refresh_token,
+        expires_in=pair.expires_in,
+        password_change_required=password_change_required(result.user),
+    )
+
+
+class DirectoryLoginIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"username": "ada", "password": "directory password"}]}
+    )
+    username: Annotated[str, Field(min_length=1, max_length=256)]
+    password: Annotated[str, Field(min_length=1, max_length=256)]
+
+
+directory_router = APIRouter(prefix="/api/v1/auth/ldap", tags=["auth: directory (LDAP / Active Directory)"])
+
+
+@directory_router.post(
+    "/login",
+    response_model=TokenOut | TwoFactorChallengeOut,
+    responses=error_responses(401, 403, 503),
+    summary="Sign in with a directory (LDAP / Active Directory) username and password",
+)
+async def directory_login(body: DirectoryLoginIn, request: Request) -> TokenOut | TwoFactorChallengeOut:
+    from agents_meetings.identity.ldap_directory import PROVIDER, LdapDirectory
+
+    identity = LdapDirectory().authenticate(body.username, body.password)
+    try:
+        result = FederatedSignIn(await publisher()).complete(
+            PROVIDER, identity.claims(), {}, actor_ip=client_ip(request)
+        )
+    except TwoFactorRequired as challenge:
+        return TwoFactorChallengeOut(
+            challenge_token=challenge.challenge_token, methods=challenge.methods, expires_in=CHALLENGE_TOKEN_TTL_SECONDS
+        )
+    pair = result.tokens
+    return TokenOut(
+        access_token=pair.access_token,
+        refresh_token=pair.refresh_token,
+        expires_in=pair.expires_in,
+        password_change_required=password_change_required(result.user),
+    )
+
+
+class SamlStartOut(BaseModel):
+    redirect_url: str = Field(description="Send the browser here (the IdP's single sign-on service)")
+    relay_state: str
+    expires_in: int
+
+
+saml_router = APIRouter(prefix="/api/v1/auth/saml", tags=["auth: enterprise SAML 2.0"])
+
+
+@saml_router.post(
+    "/login",
+    response_model=SamlStartOut,
+    responses=error_responses(503),
+    summary="Start enterprise sign-in: returns the identity provider URL to send the browser to",
+)
+async def saml_login() -> SamlStartOut:
+    from agents_meetings.identity.saml import SamlServiceProvider
+
+    start = SamlServiceProvider().start()
+    return SamlStartOut(redirect_url=start.redirect_url, relay_state=start.relay_state, expires_in=start.expires_in)
+
+
+@saml_router.post(
+    "/acs",
+    response_model=TokenOut | TwoFactorChallengeOut,
+    responses=error_responses(401, 403, 503),
+    summary="Assertion consumer service: the identity provider posts its signed response here",
+)
+async def saml_acs(request: Request) -> TokenOut | TwoFactorChallengeOut:
+    from agents_meetings.identity.saml import PROVIDER, SamlServiceProvider
+
+    form = await request.form()
+    saml_response, relay_state = form.get("SAMLResponse"), form.get("RelayState")
+    if not isinstance(saml_response, str) or not isinstance(relay_state, str) or len(saml_response) > 500_000:
+        raise Unauthenticated("Post SAMLResponse and RelayState as a form.", code="saml_invalid_response")
+    claims = SamlServiceProvider().finish(saml_response, relay_state)
+    try:
+        result = FederatedSignIn(await publisher()).complete(PROVIDER, claims, {}, actor_ip=client_ip(request))
+    except TwoFactorRequired as challenge:
+        return TwoFactorChallengeOut(
+            challenge_token=challenge.challenge_token, methods=challenge.methods, expires_in=CHALLENGE_TOKEN_TTL_SECONDS
+        )
+    pair = result.tokens
+    return TokenOut(
+        access_token=pair.access_token,
+        refresh_token=pair.refresh_token,
+        expires_in=pair.expires_in,
+        password_change_required=password_change_required(result.user),
+    )
