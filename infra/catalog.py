@@ -92,7 +92,7 @@ class StateMachineDecl:
     functions: dict[str, str] = field(default_factory=dict)
 
 
-USER_TABLES = ("users", "user-emails", "audit-logs", "revoked-tokens")
+USER_TABLES = ("users", "user-emails", "audit-logs", "revoked-tokens", "sessions")
 # Every rate-limited API function counts requests and reads the run-time limits (spec 2.3).
 RATE_LIMIT_COUNTERS = "rate-limit-counters"
 RATE_LIMIT_CONFIG = "rate-limit-config"

@@ -13,7 +13,7 @@ from agents_meetings.errors import Conflict
 from agents_meetings.events.catalog import DomainEvent
 from agents_meetings.events.publisher import RecordingPublisher
 from agents_meetings.identity.service import BOOTSTRAP_MARKER, AuthService, NewAccount
-from agents_meetings.tables import UserEmailModel, UserModel
+from agents_meetings.tables import SessionModel, UserEmailModel, UserModel
 from http_support import assert_error, published
 from moto.core.botocore_stubber import BotocoreStubber
 
@@ -241,9 +241,11 @@ def test_a_refresh_token_is_exchanged_once_for_a_new_pair(api: Any, make_user: A
     assert pair["token_type"] == "bearer" and pair["refresh_token"] != old_refresh
     assert api.client.get(ME, headers=bearer(pair["access_token"])).status_code == 200
     reused = api.client.post("/api/v1/auth/refresh", json={"refresh_token": old_refresh})
-    assert_error(reused, 401, "token_revoked")
+    assert_error(reused, 401, "refresh_token_reused")
+    # Theft detection: a rotated token coming back ends the whole session, the newest tokens too.
     again = api.client.post("/api/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]})
-    assert again.status_code == 200, "the rotated refresh token still works"
+    assert_error(again, 401, "session_ended")
+    assert_error(api.client.get(ME, headers=bearer(pair["access_token"])), 401, "session_ended")
 
 
 def test_an_access_token_cannot_be_used_to_refresh(api: Any, make_user: Any) -> None:
@@ -410,4 +412,8 @@ def test_a_refresh_token_cannot_be_used_twice_even_concurrently(
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         outcomes = sorted(pool.map(refresh, range(2)))
-    assert outcomes.count("refreshed") == 1, outcomes
+    # Never two exchanges of one token. The loser is a reuse, which ends the whole session (theft
+    # detection), so whatever the winner got is dead as well: the session must be over.
+    assert outcomes.count("refreshed") <= 1 and "Unauthenticated" in outcomes, outcomes
+    session_id = service._tokens.decode(pair.refresh_token, "refresh", check_revoked=False).session_id
+    assert SessionModel.get(session_id).revoked_reason == "refresh_token_reused"

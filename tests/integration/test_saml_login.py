@@ -211,6 +211,12 @@ def test_replayed_or_unsolicited_responses_are_refused(
     assert client.post("/api/v1/auth/saml/acs", data={"RelayState": "x"}).status_code == 401
 
 
+def test_the_service_provider_publishes_its_metadata(client: TestClient, idp: IdentityProvider) -> None:
+    response = client.get("/api/v1/auth/saml/metadata")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("application/xml")
+    assert "AssertionConsumerService" in response.text and f"{BASE}/api/v1/auth/saml/acs" in response.text
+
+
 def test_unconfigured_saml_is_503(client: TestClient, aws: Any) -> None:
     reset_settings()
     response = client.post("/api/v1/auth/saml/login")

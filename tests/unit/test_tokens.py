@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from agents_meetings import clock
 from agents_meetings.errors import Unauthenticated
-from agents_meetings.identity import tokens
+from agents_meetings.identity import sessions, tokens
 from agents_meetings.identity.tokens import TokenService
 from agents_meetings.settings import Settings, get_settings, reset_settings
 from jose import jwt
@@ -26,6 +26,10 @@ def _no_deny_list(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     tokens.reset_signing_key()
     revoked: list[str] = []
     monkeypatch.setattr(tokens, "is_revoked", lambda jti: jti in revoked)
+    # Session records live in DynamoDB too; the codec is what these tests pin.
+    started: list[tuple[str, str]] = []
+    monkeypatch.setattr(sessions.SessionService, "start", lambda self, sid, user, jti, exp: started.append((sid, jti)))
+    monkeypatch.setattr(sessions.SessionService, "rotate", lambda self, sid, old, new: None)
     yield revoked
     tokens.reset_signing_key()
     reset_settings()

@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     saml_idp_metadata: str | None = Field(None, alias="SAML_IDP_METADATA")
     saml_sp_entity_id: str | None = Field(None, alias="SAML_SP_ENTITY_ID")
 
+    # Sessions (identity/sessions.py): idle timeout and how many may be open per user.
+    session_idle_minutes: int = Field(30, ge=1, le=24 * 60, alias="SESSION_IDLE_MINUTES")
+    max_sessions_per_user: int = Field(10, ge=1, le=1000, alias="MAX_SESSIONS_PER_USER")
+
     def table_name(self, logical_name: str) -> str:
         return f"{self.table_prefix}{logical_name}"
 

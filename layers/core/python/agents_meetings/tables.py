@@ -474,6 +474,41 @@ class OAuthStateModel(PlatformModel):
     expires_at = TTLAttribute()
 
 
+# --- sessions ------------------------------------------------------------------------------
+
+
+class SessionsByUser(GlobalSecondaryIndex["SessionModel"]):
+    class Meta:
+        index_name = "by_user"
+        projection = AllProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class SessionModel(PlatformModel):
+    """One sign-in (identity/sessions.py): its current refresh token, device, IP and activity."""
+
+    logical_name = "sessions"
+    ttl_attribute = "expires_at"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    id = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute()
+    current_refresh_jti = UnicodeAttribute()
+    device = UnicodeAttribute(null=True)
+    ip = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    last_seen_at = UTCDateTimeAttribute()
+    revoked_at = UTCDateTimeAttribute(null=True)
+    revoked_reason = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+    by_user = SessionsByUser()
+
+
 TABLES: tuple[type[PlatformModel], ...] = (
     UserModel,
     UserEmailModel,
@@ -490,6 +525,7 @@ TABLES: tuple[type[PlatformModel], ...] = (
     UserTwoFactorModel,
     OAuthConnectionModel,
     OAuthStateModel,
+    SessionModel,
 )
 
 

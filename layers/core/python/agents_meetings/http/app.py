@@ -15,6 +15,7 @@ from agents_meetings.http.errors import install_error_handlers
 from agents_meetings.http.rate_limits import RateLimitMiddleware
 from agents_meetings.http.security_headers import SecurityHeadersMiddleware
 from agents_meetings.observability import logger, metrics, tracer
+from agents_meetings.request_context import RequestOrigin, current_origin
 from agents_meetings.tables import bind_tables
 
 API_TITLE = "Agents-Meetings API"
@@ -43,6 +44,14 @@ class RequestIdMiddleware:
         if not request_id:
             request_id = Headers(scope=scope).get("x-request-id") or str(uuid.uuid4())
         scope.setdefault("state", {})["request_id"] = request_id
+        identity = (event.get("requestContext") or {}).get("identity") or {}
+        client = scope.get("client")
+        current_origin.set(
+            RequestOrigin(
+                ip=identity.get("sourceIp") or (client[0] if client else None),
+                user_agent=Headers(scope=scope).get("user-agent"),
+            )
+        )
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

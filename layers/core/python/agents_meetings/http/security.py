@@ -13,6 +13,7 @@ from agents_meetings.audit import Actor
 from agents_meetings.errors import Forbidden, Unauthenticated
 from agents_meetings.identity.password_lifecycle import password_change_required
 from agents_meetings.identity.service import ensure_can_sign_in
+from agents_meetings.identity.sessions import SessionService
 from agents_meetings.identity.tokens import TokenClaims, TokenService, issued_before
 from agents_meetings.settings import get_settings
 from agents_meetings.tables import UserModel
@@ -53,6 +54,7 @@ async def current_principal(
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise Unauthenticated("Send an access token: Authorization: Bearer <token>.", code="not_authenticated")
     claims = TokenService().decode(credentials.credentials, "access")
+    SessionService().touch(claims.session_id)  # ended, idle (30 min) or limited-out sessions stop here
     try:
         user = UserModel.get(claims.subject)
     except DoesNotExist as exc:

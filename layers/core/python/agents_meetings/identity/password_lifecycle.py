@@ -25,6 +25,7 @@ from agents_meetings.events.catalog import DomainEvent
 from agents_meetings.events.publisher import EventPublisher
 from agents_meetings.identity.passwords import hash_password, require_strong_password, verify_password
 from agents_meetings.identity.service import ensure_can_sign_in, find_by_email
+from agents_meetings.identity.sessions import SessionService
 from agents_meetings.notifications_email import EmailMessage, EmailSender
 from agents_meetings.observability import logger, metrics
 from agents_meetings.settings import Settings, get_settings
@@ -188,6 +189,9 @@ class PasswordService:
             # Used or superseded by a concurrent request a moment ago.
             raise _invalid_token() from exc
         self._revoke_outstanding(user.id, now)
+        # Every device is signed out (tokens_valid_after already refuses their tokens; this also
+        # clears them from the user's session list).
+        SessionService().end_all(user.id, reason="password_reset")
         self._audit.record(
             Actor(user.id, user.role, actor.source_ip, actor.request_id),
             "auth.password_reset_completed",

@@ -89,6 +89,11 @@ class SamlServiceProvider:
         xmlsec = shutil.which("xmlsec1") or "/usr/bin/xmlsec1"
         return _client(sp_entity_id(settings), acs_url(settings), settings.saml_idp_metadata, xmlsec)
 
+    def metadata_xml(self) -> str:
+        from saml2.metadata import create_metadata_string
+
+        return str(create_metadata_string(None, config=self._sp().config).decode())
+
     def start(self) -> SamlStart:
         from saml2 import BINDING_HTTP_REDIRECT
 

@@ -19,7 +19,15 @@ from agents_meetings.identity.passwords import (
     require_strong_password,
     verify_password,
 )
-from agents_meetings.identity.tokens import TokenClaims, TokenPair, TokenService, issued_before, revoke
+from agents_meetings.identity.sessions import SessionService
+from agents_meetings.identity.tokens import (
+    TokenClaims,
+    TokenPair,
+    TokenService,
+    issued_before,
+    revocation_reason,
+    revoke,
+)
 from agents_meetings.tables import UserEmailModel, UserModel, transaction_connection
 from agents_meetings.users.service import AccountStatus, Role, active_key
 
@@ -133,7 +141,12 @@ class AuthService:
         return user, pair
 
     def refresh(self, refresh_token: str) -> TokenPair:
-        claims = self._tokens.decode(refresh_token, "refresh")
+        claims = self._tokens.decode(refresh_token, "refresh", check_revoked=False)
+        reason = revocation_reason(claims.jti)
+        if reason == "rotated":  # it was exchanged already: this is a copy
+            raise self._reused(claims)
+        if reason is not None:
+            raise Unauthenticated("Token has been revoked.", code="token_revoked")
         try:
             user = UserModel.get(claims.subject)
         except DoesNotExist as exc:
@@ -144,8 +157,19 @@ class AuthService:
         # A refresh token is good for one use: the revocation is conditional, so of two concurrent
         # refreshes with the same token exactly one wins.
         if not revoke(claims, "rotated", only_if_unused=True):
-            raise Unauthenticated("Token has been revoked.", code="token_revoked")
-        return self._tokens.issue_pair(user.id, user.role, session_id=claims.session_id)
+            raise self._reused(claims)
+        return self._tokens.issue_pair(user.id, user.role, session_id=claims.session_id, rotated_from=claims.jti)
+
+    def _reused(self, claims: TokenClaims) -> Unauthenticated:
+        """A refresh token came back after it was rotated: a copy exists. End its whole session."""
+        SessionService().detect_reuse(claims.session_id)
+        self._audit.record(
+            Actor(claims.subject, claims.role), "auth.refresh_token_reused", "session", claims.session_id
+        )
+        return Unauthenticated(
+            "This refresh token was already used; the session has been ended to be safe. Sign in again.",
+            code="refresh_token_reused",
+        )
 
     def logout(self, access: TokenClaims, refresh_token: str | None, *, actor: Actor) -> None:
         # Everything is checked before anything is revoked: a refused logout changes nothing.
@@ -155,6 +179,7 @@ class AuthService:
         revoke(access, "logout")
         if refresh_claims is not None:
             revoke(refresh_claims, "logout")
+        SessionService().end(access.subject, access.session_id)
         self._audit.record(actor, "auth.logout", "user", access.subject)
 
 

@@ -83,10 +83,24 @@ class TokenService:
         }
         return jwt.encode(claims, _signing_key(), algorithm=ALGORITHM), jti
 
-    def issue_pair(self, subject: str, role: str, session_id: str | None = None) -> TokenPair:
+    def issue_pair(
+        self, subject: str, role: str, session_id: str | None = None, *, rotated_from: str | None = None
+    ) -> TokenPair:
+        """A new session's first pair (no ``session_id``), or the next pair of a session whose
+        refresh token ``rotated_from`` was just presented (it must be the session's current one)."""
+        from agents_meetings.identity.sessions import SessionService
+
+        new_session = session_id is None
         session_id = session_id or str(uuid.uuid4())
         access, _ = self._encode(subject, role, "access", self._settings.access_token_ttl_seconds, session_id)
-        refresh, _ = self._encode(subject, role, "refresh", self._settings.refresh_token_ttl_seconds, session_id)
+        refresh, refresh_jti = self._encode(
+            subject, role, "refresh", self._settings.refresh_token_ttl_seconds, session_id
+        )
+        refresh_expires_at = int(utcnow().timestamp()) + self._settings.refresh_token_ttl_seconds
+        if new_session:
+            SessionService(self._settings).start(session_id, subject, refresh_jti, refresh_expires_at)
+        elif rotated_from is not None:
+            SessionService(self._settings).rotate(session_id, rotated_from, refresh_jti)
         return TokenPair(access, refresh, self._settings.access_token_ttl_seconds)
 
     def issue_challenge(self, subject: str, role: str) -> str:
@@ -94,7 +108,7 @@ class TokenService:
         token, _ = self._encode(subject, role, "2fa_challenge", CHALLENGE_TOKEN_TTL_SECONDS, str(uuid.uuid4()))
         return token
 
-    def decode(self, token: str, expected_type: TokenType) -> TokenClaims:
+    def decode(self, token: str, expected_type: TokenType, *, check_revoked: bool = True) -> TokenClaims:
         try:
             header = jwt.get_unverified_header(token)
             if header.get("alg") not in ALLOWED_ALGORITHMS:
@@ -139,7 +153,7 @@ class TokenService:
             session_id=str(claims.get("sid", "")),
             issued_at=_numeric(claims.get("iat_ms")) / 1000 or _numeric(claims.get("iat")),
         )
-        if is_revoked(token_claims.jti):
+        if check_revoked and is_revoked(token_claims.jti):
             raise Unauthenticated("Token has been revoked.", code="token_revoked")
         return token_claims
 
@@ -154,6 +168,17 @@ def _numeric(value: Any) -> float:
 def issued_before(claims: TokenClaims, instant: datetime | None) -> bool:
     """True when the token was issued before ``instant`` (a user's ``tokens_valid_after``)."""
     return instant is not None and claims.issued_at < instant.timestamp()
+
+
+def revocation_reason(jti: str) -> str | None:
+    """Why the token id is on the deny list ("rotated", "logout", ...), or None if it is not."""
+    try:
+        item = RevokedTokenModel.get(jti, consistent_read=True)
+    except DoesNotExist:
+        return None
+    if item.expires_at is not None and item.expires_at <= utcnow():
+        return None
+    return str(item.reason)
 
 
 def is_revoked(jti: str) -> bool:

@@ -18,6 +18,7 @@ def __getattr__(name: str) -> Any:
             oauth,
             passwords,
             rate_limits,
+            sessions,
             two_factor,
             users,
         )
@@ -26,6 +27,7 @@ def __getattr__(name: str) -> Any:
             health.router,
             auth.router,
             passwords.router,
+            sessions.router,
             two_factor.router,
             oauth.router,
             oauth.directory_router,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from agents_meetings.errors import Unauthenticated
@@ -179,3 +179,15 @@ async def saml_acs(request: Request) -> TokenOut | TwoFactorChallengeOut:
         expires_in=pair.expires_in,
         password_change_required=password_change_required(result.user),
     )
+
+
+@saml_router.get(
+    "/metadata",
+    response_class=Response,
+    responses={200: {"content": {"application/xml": {}}}, **error_responses(503)},
+    summary="This service provider's SAML metadata, for the identity provider's administrator",
+)
+async def saml_metadata() -> Response:
+    from agents_meetings.identity.saml import SamlServiceProvider
+
+    return Response(SamlServiceProvider().metadata_xml(), media_type="application/xml")
