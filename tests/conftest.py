@@ -381,3 +381,16 @@ def make_user(api: Api, admin: Account) -> MakeUser:
         return Account(user_id, email, PASSWORD, headers, tokens)
 
     return _make
+
+
+@pytest.fixture
+def data_key(aws: AwsHarness) -> Iterator[str]:
+    """The KMS key (under DATA_KEY_ID's alias) that seals secrets at rest, in this test's moto account."""
+    from agents_meetings import crypto
+
+    crypto.secrets_cipher.cache_clear()
+    kms = aws.client("kms")
+    key = kms.create_key(Description="test data key")["KeyMetadata"]
+    kms.create_alias(AliasName=get_settings().data_key_id, TargetKeyId=key["KeyId"])
+    yield str(key["Arn"])
+    crypto.secrets_cipher.cache_clear()

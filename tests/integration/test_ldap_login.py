@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agents_meetings import crypto
-from agents_meetings.settings import get_settings, reset_settings
+from agents_meetings.settings import reset_settings
 from agents_meetings.tables import OAuthConnectionModel, UserModel
 from fastapi.testclient import TestClient
 
@@ -55,10 +54,16 @@ access to * by dn.exact="{SERVICE_DN}" read by self read by * none
         stderr=subprocess.STDOUT,
     )
     from ldap3 import Connection, Server
+    from ldap3.core.exceptions import LDAPException
 
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 30
     admin = Connection(Server(url), ROOT_DN, ROOT_PASSWORD)
-    while not admin.bind():
+    while True:  # slapd takes a moment to listen, longer on a busy machine
+        try:
+            if admin.bind():
+                break
+        except LDAPException:
+            pass
         assert time.monotonic() < deadline and process.poll() is None, "slapd did not start"
         time.sleep(0.1)
     admin.add(SUFFIX, ["dcObject", "organization"], {"o": "Example", "dc": "example"})
@@ -84,7 +89,7 @@ access to * by dn.exact="{SERVICE_DN}" read by self read by * none
 
 
 @pytest.fixture(autouse=True)
-def configured(aws: Any, directory: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def configured(aws: Any, data_key: str, directory: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name, value in {
         "LDAP_URL": directory,
         "LDAP_BIND_DN": SERVICE_DN,
@@ -93,10 +98,6 @@ def configured(aws: Any, directory: str, monkeypatch: pytest.MonkeyPatch) -> Ite
     }.items():
         monkeypatch.setenv(name, value)
     reset_settings()
-    crypto.secrets_cipher.cache_clear()
-    kms = aws.client("kms")
-    key = kms.create_key(Description="test data key")["KeyMetadata"]
-    kms.create_alias(AliasName=get_settings().data_key_id, TargetKeyId=key["KeyId"])
     yield
     reset_settings()
 

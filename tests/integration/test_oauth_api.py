@@ -73,7 +73,7 @@ def provider() -> Iterator[str]:
 
 
 @pytest.fixture(autouse=True)
-def configured(aws: Any, provider: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def configured(aws: Any, data_key: str, provider: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name, value in {
         "OAUTH_GOOGLE_CLIENT_ID": CLIENT_ID,
         "OAUTH_GOOGLE_CLIENT_SECRET": CLIENT_SECRET,
@@ -82,13 +82,8 @@ def configured(aws: Any, provider: str, monkeypatch: pytest.MonkeyPatch) -> Iter
     }.items():
         monkeypatch.setenv(name, value)
     reset_settings()
-    crypto.secrets_cipher.cache_clear()
-    kms = aws.client("kms")
-    key = kms.create_key(Description="test data key")["KeyMetadata"]
-    kms.create_alias(AliasName=get_settings().data_key_id, TargetKeyId=key["KeyId"])
     oidc.OidcClient._cache.clear()
     yield
-    crypto.secrets_cipher.cache_clear()
     reset_settings()
 
 

@@ -12,9 +12,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from agents_meetings import crypto
 from agents_meetings.identity import saml as saml_sp
-from agents_meetings.settings import get_settings, reset_settings
+from agents_meetings.settings import reset_settings
 from agents_meetings.tables import OAuthConnectionModel, UserModel
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -107,17 +106,15 @@ def idp_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, str, 
 
 
 @pytest.fixture
-def idp(aws: Any, idp_files: tuple[str, str, str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[IdentityProvider]:
+def idp(
+    aws: Any, data_key: str, idp_files: tuple[str, str, str, str], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[IdentityProvider]:
     key, cert, _, _ = idp_files
     idp_metadata = create_metadata_string(None, config=idp_config(key, cert, None)).decode()
     monkeypatch.setenv("SAML_IDP_METADATA", idp_metadata)
     monkeypatch.setenv("OAUTH_REDIRECT_BASE_URL", BASE)
     reset_settings()
     saml_sp._client.cache_clear()
-    crypto.secrets_cipher.cache_clear()
-    kms = aws.client("kms")
-    data_key = kms.create_key(Description="test data key")["KeyMetadata"]
-    kms.create_alias(AliasName=get_settings().data_key_id, TargetKeyId=data_key["KeyId"])
     sp_metadata = create_metadata_string(None, config=saml_sp.SamlServiceProvider()._sp().config).decode()
     yield IdentityProvider(Server(config=idp_config(key, cert, sp_metadata)), idp_metadata)
     saml_sp._client.cache_clear()

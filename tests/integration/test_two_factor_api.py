@@ -8,7 +8,6 @@ from typing import Any
 
 import pyotp
 import pytest
-from agents_meetings import crypto
 from agents_meetings.clock import utcnow
 from agents_meetings.identity import sms
 from agents_meetings.settings import get_settings, reset_settings
@@ -27,15 +26,10 @@ def bearer(token: str) -> dict[str, str]:
 
 
 @pytest.fixture(autouse=True)
-def data_key(aws: Any) -> Iterator[str]:
-    """The KMS key (under DATA_KEY_ID's alias) that seals 2FA secrets, in this test's moto account."""
-    crypto.secrets_cipher.cache_clear()
+def sealed_secrets(data_key: str) -> Iterator[str]:
+    """Every test here seals 2FA secrets with the run's KMS key (conftest ``data_key``)."""
     sms.sms_sender.cache_clear()
-    kms = aws.client("kms")
-    key = kms.create_key(Description="test data key")["KeyMetadata"]
-    kms.create_alias(AliasName=get_settings().data_key_id, TargetKeyId=key["KeyId"])
-    yield key["Arn"]
-    crypto.secrets_cipher.cache_clear()
+    yield data_key
     sms.sms_sender.cache_clear()
 
 

@@ -46,6 +46,10 @@ class SignInResult:
     created: bool
     linked: bool
 
+    @property
+    def pair(self) -> tuple[UserModel, TokenPair]:
+        return self.user, self.tokens
+
 
 def redirect_uri(provider: str, settings: Settings) -> str:
     return f"{settings.oauth_redirect_base_url.rstrip('/')}/api/v1/auth/oauth/{provider}/callback"

@@ -83,6 +83,13 @@ class OidcClient:
         self.provider = provider
         self._http = http or httpx.Client(timeout=HTTP_TIMEOUT_SECONDS)
 
+    def _unreachable(self) -> ServiceUnavailable:
+        return ServiceUnavailable(
+            f"The {self.provider.name} sign-in service is unreachable; try again.",
+            code="provider_unavailable",
+            retry_after_seconds=30,
+        )
+
     def _get_json(self, url: str, *, refresh: bool = False) -> dict[str, Any]:
         with self._lock:
             cached = self._cache.get(url)
@@ -93,11 +100,7 @@ class OidcClient:
             response.raise_for_status()
             body: dict[str, Any] = response.json()
         except (httpx.HTTPError, ValueError) as exc:
-            raise ServiceUnavailable(
-                f"The {self.provider.name} sign-in service is unreachable; try again.",
-                code="provider_unavailable",
-                retry_after_seconds=30,
-            ) from exc
+            raise self._unreachable() from exc
         with self._lock:
             self._cache[url] = (time.monotonic(), body)
         return body
@@ -135,11 +138,7 @@ class OidcClient:
                 headers={"Accept": "application/json"},
             )
         except httpx.HTTPError as exc:
-            raise ServiceUnavailable(
-                f"The {self.provider.name} sign-in service is unreachable; try again.",
-                code="provider_unavailable",
-                retry_after_seconds=30,
-            ) from exc
+            raise self._unreachable() from exc
         if response.status_code >= 400:
             # An invalid, expired or replayed code: the user starts sign-in again.
             raise Unauthenticated(
@@ -160,11 +159,7 @@ class OidcClient:
             response.raise_for_status()
             claims: dict[str, Any] = response.json()
         except (httpx.HTTPError, ValueError) as exc:
-            raise ServiceUnavailable(
-                f"The {self.provider.name} sign-in service is unreachable; try again.",
-                code="provider_unavailable",
-                retry_after_seconds=30,
-            ) from exc
+            raise self._unreachable() from exc
         if claims.get("sub") != subject:
             raise Unauthenticated("The provider's user info names another subject.", code="oauth_invalid_token")
         return claims

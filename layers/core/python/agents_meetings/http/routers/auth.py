@@ -9,11 +9,9 @@ from agents_meetings.http.dependencies import AuthServiceDep
 from agents_meetings.http.errors import error_responses
 from agents_meetings.http.schemas import LoginIn, LogoutIn, RefreshIn, RegisterIn, TokenOut, UserOut
 from agents_meetings.http.security import CurrentPrincipal, client_ip
+from agents_meetings.http.sign_in import sign_in_response
 from agents_meetings.http.two_factor_schemas import TwoFactorChallengeOut
-from agents_meetings.identity.password_lifecycle import password_change_required
 from agents_meetings.identity.service import NewAccount
-from agents_meetings.identity.tokens import CHALLENGE_TOKEN_TTL_SECONDS
-from agents_meetings.identity.two_factor import TwoFactorRequired
 from agents_meetings.users.service import validate_timezone
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -42,18 +40,7 @@ async def register(body: RegisterIn, service: AuthServiceDep, request: Request) 
     "finish with `POST /api/v1/auth/2fa/login` within 5 minutes.",
 )
 async def login(body: LoginIn, service: AuthServiceDep, request: Request) -> TokenOut | TwoFactorChallengeOut:
-    try:
-        user, pair = service.login(str(body.email), body.password, actor_ip=client_ip(request))
-    except TwoFactorRequired as challenge:
-        return TwoFactorChallengeOut(
-            challenge_token=challenge.challenge_token, methods=challenge.methods, expires_in=CHALLENGE_TOKEN_TTL_SECONDS
-        )
-    return TokenOut(
-        access_token=pair.access_token,
-        refresh_token=pair.refresh_token,
-        expires_in=pair.expires_in,
-        password_change_required=password_change_required(user),
-    )
+    return sign_in_response(lambda: service.login(str(body.email), body.password, actor_ip=client_ip(request)))
 
 
 @router.post(

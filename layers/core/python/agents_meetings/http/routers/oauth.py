@@ -13,11 +13,9 @@ from agents_meetings.http.dependencies import publisher
 from agents_meetings.http.errors import error_responses
 from agents_meetings.http.schemas import TokenOut
 from agents_meetings.http.security import client_ip
+from agents_meetings.http.sign_in import sign_in_response
 from agents_meetings.http.two_factor_schemas import TwoFactorChallengeOut
 from agents_meetings.identity.federation import FederatedSignIn
-from agents_meetings.identity.password_lifecycle import password_change_required
-from agents_meetings.identity.tokens import CHALLENGE_TOKEN_TTL_SECONDS
-from agents_meetings.identity.two_factor import TwoFactorRequired
 
 router = APIRouter(prefix="/api/v1/auth/oauth", tags=["auth: sign in with Google / Microsoft"])
 
@@ -75,21 +73,8 @@ async def callback(
         )
     if not code or not state:
         raise Unauthenticated("The callback needs the provider's code and state.", code="oauth_state_invalid")
-    try:
-        result = FederatedSignIn(await publisher()).finish(
-            provider, code=code, state=state, actor_ip=client_ip(request)
-        )
-    except TwoFactorRequired as challenge:
-        return TwoFactorChallengeOut(
-            challenge_token=challenge.challenge_token, methods=challenge.methods, expires_in=CHALLENGE_TOKEN_TTL_SECONDS
-        )
-    pair = result.tokens
-    return TokenOut(
-        access_token=pair.access_token,
-        refresh_token=pair.refresh_token,
-        expires_in=pair.expires_in,
-        password_change_required=password_change_required(result.user),
-    )
+    sign_in = FederatedSignIn(await publisher())
+    return sign_in_response(lambda: sign_in.finish(provider, code=code, state=state, actor_ip=client_ip(request)).pair)
 
 
 class DirectoryLoginIn(BaseModel):
@@ -113,21 +98,8 @@ async def directory_login(body: DirectoryLoginIn, request: Request) -> TokenOut 
     from agents_meetings.identity.ldap_directory import PROVIDER, LdapDirectory
 
     identity = LdapDirectory().authenticate(body.username, body.password)
-    try:
-        result = FederatedSignIn(await publisher()).complete(
-            PROVIDER, identity.claims(), {}, actor_ip=client_ip(request)
-        )
-    except TwoFactorRequired as challenge:
-        return TwoFactorChallengeOut(
-            challenge_token=challenge.challenge_token, methods=challenge.methods, expires_in=CHALLENGE_TOKEN_TTL_SECONDS
-        )
-    pair = result.tokens
-    return TokenOut(
-        access_token=pair.access_token,
-        refresh_token=pair.refresh_token,
-        expires_in=pair.expires_in,
-        password_change_required=password_change_required(result.user),
-    )
+    sign_in = FederatedSignIn(await publisher())
+    return sign_in_response(lambda: sign_in.complete(PROVIDER, identity.claims(), {}, actor_ip=client_ip(request)).pair)
 
 
 class SamlStartOut(BaseModel):
@@ -166,19 +138,8 @@ async def saml_acs(request: Request) -> TokenOut | TwoFactorChallengeOut:
     if not isinstance(saml_response, str) or not isinstance(relay_state, str) or len(saml_response) > 500_000:
         raise Unauthenticated("Post SAMLResponse and RelayState as a form.", code="saml_invalid_response")
     claims = SamlServiceProvider().finish(saml_response, relay_state)
-    try:
-        result = FederatedSignIn(await publisher()).complete(PROVIDER, claims, {}, actor_ip=client_ip(request))
-    except TwoFactorRequired as challenge:
-        return TwoFactorChallengeOut(
-            challenge_token=challenge.challenge_token, methods=challenge.methods, expires_in=CHALLENGE_TOKEN_TTL_SECONDS
-        )
-    pair = result.tokens
-    return TokenOut(
-        access_token=pair.access_token,
-        refresh_token=pair.refresh_token,
-        expires_in=pair.expires_in,
-        password_change_required=password_change_required(result.user),
-    )
+    sign_in = FederatedSignIn(await publisher())
+    return sign_in_response(lambda: sign_in.complete(PROVIDER, claims, {}, actor_ip=client_ip(request)).pair)
 
 
 @saml_router.get(

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request, status
 from agents_meetings.http.errors import error_responses
 from agents_meetings.http.schemas import TokenOut
 from agents_meetings.http.security import CurrentPrincipal, client_ip
+from agents_meetings.http.sign_in import token_response
 from agents_meetings.http.two_factor_schemas import (
     BackupCodesOut,
     SmsEnrolIn,
@@ -19,7 +20,6 @@ from agents_meetings.http.two_factor_schemas import (
     TwoFactorLoginIn,
     TwoFactorStatusOut,
 )
-from agents_meetings.identity.password_lifecycle import password_change_required
 from agents_meetings.identity.two_factor import TwoFactorService, two_factor_enabled
 
 # Served by the auth function (its prefix /api/v1/auth covers these paths).
@@ -83,12 +83,7 @@ async def disable(body: TwoFactorCodeIn, principal: CurrentPrincipal, service: T
 )
 async def login(body: TwoFactorLoginIn, service: TwoFactorServiceDep, request: Request) -> TokenOut:
     user, pair = service.complete_login(body.challenge_token, body.code, body.method, actor_ip=client_ip(request))
-    return TokenOut(
-        access_token=pair.access_token,
-        refresh_token=pair.refresh_token,
-        expires_in=pair.expires_in,
-        password_change_required=password_change_required(user),
-    )
+    return token_response(user, pair)
 
 
 @router.post(
