@@ -20,7 +20,7 @@ CORE_LAYER_DIR = REPO_ROOT / "layers" / "core"
 
 FunctionKind = Literal["api", "worker", "job", "pipeline"]
 # Secrets a function may read; each becomes <NAME>_ARN in its environment and a read grant.
-SecretName = Literal["jwt", "livekit"]
+SecretName = Literal["jwt", "livekit", "federation"]
 OUTBOX_TABLE = "event-outbox"
 
 
@@ -113,7 +113,7 @@ FUNCTIONS: tuple[FunctionDecl, ...] = (
         ),
         read_tables=(RATE_LIMIT_CONFIG,),
         publishes_events=True,
-        secrets=("jwt",),
+        secrets=("jwt", "federation"),
         encrypts_secrets=True,
         sends_sms=True,
         sends_email=True,

@@ -7,6 +7,7 @@ the names clients and operators need.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, fields
 from typing import Any, get_args
 
@@ -30,6 +31,21 @@ DEPLOYABLE_STAGES = tuple(
 JWT_SECRET_LENGTH = 64
 
 
+# Context keys passed through as the same-named (upper-case) environment variables when set.
+FEDERATION_CONTEXT = (
+    "oauth_redirect_base_url",
+    "oauth_google_client_id",
+    "oauth_microsoft_client_id",
+    "oauth_microsoft_tenant",
+    "ldap_url",
+    "ldap_bind_dn",
+    "ldap_user_base_dn",
+    "ldap_user_filter",
+    "saml_idp_metadata",
+    "saml_sp_entity_id",
+)
+
+
 @dataclass(frozen=True)
 class PlatformConfig:
     """Deployment settings; each field is the CDK context key of the same name (cdk.json, ``-c``)."""
@@ -45,6 +61,17 @@ class PlatformConfig:
     # Sender of platform email (an SES-verified identity) and the web app reset links point to.
     email_from: str = ""
     public_app_url: str = ""
+    # Federated sign-in (non-secret parts; secrets are in the FederationSecrets secret). Unset: off.
+    oauth_redirect_base_url: str = ""
+    oauth_google_client_id: str = ""
+    oauth_microsoft_client_id: str = ""
+    oauth_microsoft_tenant: str = ""
+    ldap_url: str = ""
+    ldap_bind_dn: str = ""
+    ldap_user_base_dn: str = ""
+    ldap_user_filter: str = ""
+    saml_idp_metadata: str = ""
+    saml_sp_entity_id: str = ""
 
     def __post_init__(self) -> None:
         if self.stage not in DEPLOYABLE_STAGES:
@@ -84,6 +111,10 @@ class PlatformConfig:
             environment["EMAIL_FROM"] = self.email_from
         if self.public_app_url:
             environment["PUBLIC_APP_URL"] = self.public_app_url
+        for name in FEDERATION_CONTEXT:
+            value = getattr(self, name)
+            if value:
+                environment[name.upper()] = value
         return environment
 
 
@@ -137,13 +168,37 @@ class PlatformStack(Stack):
                 "only carries it to the meetings function."
             },
         )
+        # Federated sign-in's secrets, one JSON object (identity/federation_secrets.py); created with
+        # empty values, which operators replace with the providers' client secrets and the LDAP
+        # service account's password. Empty values leave the matching sign-in switched off.
+        self.federation_secret = secretsmanager.Secret(
+            self,
+            "FederationSecrets",
+            description="OAuth client secrets (google_client_secret, microsoft_client_secret) and "
+            "ldap_bind_password for federated sign-in",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                secret_string_template=json.dumps(
+                    {"google_client_secret": "", "microsoft_client_secret": "", "ldap_bind_password": ""}
+                ),
+                generate_string_key="unused",
+                exclude_punctuation=True,
+            ),
+            removal_policy=removal_policy,
+        )
+        acknowledge_nag(
+            self.federation_secret,
+            {
+                "SMG4": "Client secrets are issued by Google/Microsoft and the bind password by the directory; "
+                "they are rotated there, this secret only carries them to the auth function."
+            },
+        )
         self.functions = PlatformFunctions(
             self,
             "Functions",
             layers=self.layers.all,
             tables=self.data.tables,
             event_bus=self.event_bus.bus,
-            secrets={"jwt": self.jwt_secret, "livekit": self.livekit_secret},
+            secrets={"jwt": self.jwt_secret, "livekit": self.livekit_secret, "federation": self.federation_secret},
             environment=config.function_environment(),
             removal_policy=removal_policy,
             data_key=self.data.key,

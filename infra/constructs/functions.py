@@ -26,7 +26,11 @@ from infra.constructs.layers import ARCHITECTURE, ASSET_EXCLUDES, RUNTIME
 
 METRICS_NAMESPACE = "AgentsMeetings"
 # The variable agents_meetings.settings.Settings reads each secret's ARN from.
-SECRET_ENVIRONMENT = {"jwt": "JWT_SECRET_ARN", "livekit": "LIVEKIT_API_SECRET_ARN"}
+SECRET_ENVIRONMENT = {
+    "jwt": "JWT_SECRET_ARN",
+    "livekit": "LIVEKIT_API_SECRET_ARN",
+    "federation": "FEDERATION_SECRET_ARN",
+}
 
 # cdk-nag findings every function has, and why each is accepted.
 FUNCTION_FINDINGS = {

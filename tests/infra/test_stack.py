@@ -126,6 +126,11 @@ def test_every_declared_function_is_deployed_as_declared(synth: Synthesized, dec
             else {}
         ),
         **(
+            {"FEDERATION_SECRET_ARN": {"Ref": synth.logical_id(synth.stack.federation_secret)}}
+            if "federation" in decl.secrets
+            else {}
+        ),
+        **(
             {"DATA_KEY_ID": {"Fn::GetAtt": [synth.logical_id(synth.stack.data.key), "Arn"]}}
             if decl.encrypts_secrets
             else {}
@@ -196,7 +201,12 @@ def test_each_function_gets_only_its_declared_tables(synth: Synthesized, decl: A
     assert (synth.logical_id(synth.stack.data.tables["event-outbox"]) in policies) == (
         decl.publishes_events or "event-outbox" in decl.tables
     )
-    for name, secret in (("jwt", synth.stack.jwt_secret), ("livekit", synth.stack.livekit_secret)):
+    secrets = (
+        ("jwt", synth.stack.jwt_secret),
+        ("livekit", synth.stack.livekit_secret),
+        ("federation", synth.stack.federation_secret),
+    )
+    for name, secret in secrets:
         assert (synth.logical_id(secret) in policies) == (name in decl.secrets), f"{decl.name} reads {name}"
 
 
@@ -211,7 +221,8 @@ def test_jwt_signing_key_is_a_generated_64_character_secret(synth: Synthesized) 
         "AWS::SecretsManager::Secret",
         {"GenerateSecretString": Match.object_like({"PasswordLength": 64, "ExcludePunctuation": True})},
     )
-    assert len(synth.of_type("AWS::SecretsManager::Secret")) == 2  # the JWT key and the LiveKit API secret
+    # The JWT key, the LiveKit API secret and federated sign-in's secrets.
+    assert len(synth.of_type("AWS::SecretsManager::Secret")) == 3
 
 
 # --- layers -----------------------------------------------------------------------------------
@@ -480,3 +491,14 @@ def _lint(template_path: Path) -> Iterator[str]:
 def test_cfn_lint_is_clean(synth: Synthesized) -> None:
     template_path = synth.outdir / f"{synth.stack.artifact_id}.template.json"
     assert list(_lint(template_path)) == []
+
+
+def test_federation_context_reaches_the_functions_only_when_set() -> None:
+    from infra.stacks import PlatformConfig
+
+    assert "LDAP_URL" not in PlatformConfig().function_environment()
+    configured = PlatformConfig(ldap_url="ldaps://dc.corp.example.com", oauth_google_client_id="client-1")
+    environment = configured.function_environment()
+    assert environment["LDAP_URL"] == "ldaps://dc.corp.example.com"
+    assert environment["OAUTH_GOOGLE_CLIENT_ID"] == "client-1"
+    assert not any("SECRET" in name or "PASSWORD" in name for name in environment)  # secrets never in env

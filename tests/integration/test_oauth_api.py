@@ -217,3 +217,21 @@ def utcnow_plus(**delta: int) -> Any:
 
 
 assert utcnow  # the platform clock is what expiry is measured by
+
+
+def test_client_secrets_come_from_the_federation_secret_in_the_cloud(aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Deployed, the client secret is not in the environment: it is read from Secrets Manager."""
+    import json
+
+    from aws_lambda_powertools.utilities import parameters
+
+    arn = aws.client("secretsmanager").create_secret(
+        Name="federation", SecretString=json.dumps({"google_client_secret": "from-secrets-manager"})
+    )["ARN"]
+    monkeypatch.delenv("OAUTH_GOOGLE_CLIENT_SECRET")
+    monkeypatch.setenv("FEDERATION_SECRET_ARN", arn)
+    reset_settings()
+    parameters.clear_caches()
+    assert oidc.provider_config("google").client_secret == "from-secrets-manager"
+    with pytest.raises(Exception, match="not configured"):
+        oidc.provider_config("microsoft")  # an empty or missing value leaves the provider off

@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     oauth_microsoft_tenant: str = Field("common", alias="OAUTH_MICROSOFT_TENANT")
     oauth_microsoft_issuer: str | None = Field(None, alias="OAUTH_MICROSOFT_ISSUER")
 
+    # Cloud: one Secrets Manager JSON secret with the OAuth client secrets and the LDAP bind password.
+    federation_secret_arn: str | None = Field(None, alias="FEDERATION_SECRET_ARN")
     # LDAP / Active Directory sign-in (unset LDAP_URL: off). AD: LDAP_USER_FILTER=(sAMAccountName={username}).
     ldap_url: str | None = Field(None, alias="LDAP_URL")
     ldap_start_tls: bool = Field(False, alias="LDAP_START_TLS")

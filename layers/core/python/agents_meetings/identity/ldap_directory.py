@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agents_meetings.errors import ServiceUnavailable, Unauthenticated
+from agents_meetings.identity.federation_secrets import federation_secret
 from agents_meetings.observability import logger
 from agents_meetings.settings import Settings, get_settings
 
@@ -67,7 +68,7 @@ class LdapDirectory:
             service = self._connection(
                 server,
                 settings.ldap_bind_dn,
-                settings.ldap_bind_password.get_secret_value() if settings.ldap_bind_password else None,
+                federation_secret("ldap_bind_password", settings.ldap_bind_password, settings),
             )
             if not service.bind():
                 logger.error("directory service bind failed", extra={"result": service.result.get("description")})

@@ -21,6 +21,7 @@ from jose import JWTError, jwt
 
 from agents_meetings.clock import utcnow
 from agents_meetings.errors import NotFound, ServiceUnavailable, Unauthenticated
+from agents_meetings.identity.federation_secrets import federation_secret
 from agents_meetings.settings import Settings, get_settings
 
 # Asymmetric only: a provider's ID token is never accepted under an HMAC algorithm.
@@ -46,25 +47,21 @@ def provider_config(name: str, settings: Settings | None = None) -> OidcProvider
             f"Unknown sign-in provider {name!r}; use one of {', '.join(PROVIDERS)}.", code="unknown_provider"
         )
     if name == "google":
-        client_id, secret, issuer = (
-            settings.oauth_google_client_id,
-            settings.oauth_google_client_secret,
-            settings.oauth_google_issuer,
-        )
+        client_id, issuer = settings.oauth_google_client_id, settings.oauth_google_issuer
+        secret = federation_secret("google_client_secret", settings.oauth_google_client_secret, settings)
     else:
-        client_id, secret = settings.oauth_microsoft_client_id, settings.oauth_microsoft_client_secret
+        client_id = settings.oauth_microsoft_client_id
+        secret = federation_secret("microsoft_client_secret", settings.oauth_microsoft_client_secret, settings)
         issuer = settings.oauth_microsoft_issuer or (
             f"https://login.microsoftonline.com/{settings.oauth_microsoft_tenant}/v2.0"
         )
-    if not client_id or secret is None:
+    if not client_id or not secret:
         raise ServiceUnavailable(
             f"Sign-in with {name} is not configured on this platform.",
             code="provider_not_configured",
             retry_after_seconds=3600,
         )
-    return OidcProvider(
-        name=name, issuer=issuer.rstrip("/"), client_id=client_id, client_secret=secret.get_secret_value()
-    )
+    return OidcProvider(name=name, issuer=issuer.rstrip("/"), client_id=client_id, client_secret=secret)
 
 
 def new_pkce_pair() -> tuple[str, str]:
