@@ -93,7 +93,7 @@ class FederatedSignIn:
         return SignInStart(authorization_url=url, state=state, expires_in=int(STATE_TTL.total_seconds()))
 
     def finish(self, provider: str, *, code: str, state: str, actor_ip: str | None = None) -> SignInResult:
-        pending = _consume_state(state, provider)
+        pending = consume_pending_sign_in(state, provider)
         client = self._client(provider)
         verifier = secrets_cipher().open(pending.code_verifier, f"oauth-state:{state}")
         tokens = client.exchange_code(
@@ -184,18 +184,20 @@ class FederatedSignIn:
             connection.update(actions=actions)
 
 
-def _consume_state(state: str, provider: str) -> OAuthStateModel:
-    """Load and delete the pending sign-in in one conditional step: a state is good exactly once."""
-    refused = Unauthenticated(
-        "This sign-in link is unknown, used or expired; please start again.", code="oauth_state_invalid"
-    )
+def consume_pending_sign_in(
+    state: str,
+    provider: str,
+    *,
+    code: str = "oauth_state_invalid",
+    message: str = "This sign-in link is unknown, used or expired; please start again.",
+) -> OAuthStateModel:
+    """Load and delete a pending sign-in (OpenID state, SAML RelayState) in one conditional step:
+    it is good exactly once, for its provider, before it expires."""
+    refused = Unauthenticated(message, code=code)
     try:
         pending = OAuthStateModel.get(state, consistent_read=True)
-    except DoesNotExist as exc:
-        raise refused from exc
-    try:
         pending.delete(condition=OAuthStateModel.state.exists())
-    except DeleteError as exc:
+    except (DoesNotExist, DeleteError) as exc:
         raise refused from exc
     if pending.provider != provider or pending.expires_at is None or pending.expires_at <= utcnow():
         raise refused

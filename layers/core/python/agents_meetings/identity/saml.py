@@ -15,8 +15,6 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
-from pynamodb.exceptions import DeleteError, DoesNotExist
-
 from agents_meetings.clock import utcnow
 from agents_meetings.errors import ServiceUnavailable, Unauthenticated
 from agents_meetings.observability import logger
@@ -123,7 +121,16 @@ class SamlServiceProvider:
         refused = Unauthenticated(
             "The SAML sign-in could not be verified; please start again.", code="saml_invalid_response"
         )
-        request_id = _consume(relay_state)
+        from agents_meetings.identity.federation import consume_pending_sign_in
+
+        request_id = str(
+            consume_pending_sign_in(
+                relay_state,
+                PROVIDER,
+                code="saml_state_invalid",
+                message="This sign-in is unknown, used or expired; please start again.",
+            ).nonce
+        )
         sp = self._sp()
         try:
             response = sp.parse_authn_request_response(
@@ -154,17 +161,3 @@ def _first(identity: dict[str, list[str]], names: tuple[str, ...]) -> str | None
         if values:
             return str(values[0])
     return None
-
-
-def _consume(relay_state: str) -> str:
-    refused = Unauthenticated(
-        "This sign-in is unknown, used or expired; please start again.", code="saml_state_invalid"
-    )
-    try:
-        pending = OAuthStateModel.get(relay_state, consistent_read=True)
-        pending.delete(condition=OAuthStateModel.state.exists())
-    except (DoesNotExist, DeleteError) as exc:
-        raise refused from exc
-    if pending.provider != PROVIDER or pending.expires_at is None or pending.expires_at <= utcnow():
-        raise refused
-    return str(pending.nonce)

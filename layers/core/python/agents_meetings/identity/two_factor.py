@@ -14,7 +14,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal
 
 import pyotp
 import segno
@@ -398,50 +398,21 @@ class TwoFactorService:
         )
 
     def _count_failed_login(self, item: UserTwoFactorModel) -> None:
-        now = utcnow()
-        since = now - FAILED_LOGIN_WINDOW
-        try:
-            item.update(
-                actions=[UserTwoFactorModel.failed_attempts.add(1)],
-                condition=UserTwoFactorModel.failed_window_start > since,
-            )
-            return
-        except UpdateError as exc:
-            if not _conditional_failed(exc):
-                raise
-        try:
-            item.update(
-                actions=[UserTwoFactorModel.failed_window_start.set(now), UserTwoFactorModel.failed_attempts.set(1)],
-                condition=UserTwoFactorModel.failed_window_start.does_not_exist()
-                | (UserTwoFactorModel.failed_window_start <= since),
-            )
-        except UpdateError as exc:
-            if not _conditional_failed(exc):  # a concurrent failure opened the window: counted there
-                raise
+        # Not counted means a concurrent failure opened a new window a moment ago: counted there.
+        _count_in_window(
+            item, UserTwoFactorModel.failed_attempts, UserTwoFactorModel.failed_window_start, FAILED_LOGIN_WINDOW
+        )
 
     def _count_sms_send(self, item: UserTwoFactorModel) -> None:
         """At most SMS_SENDS_PER_WINDOW sends per window: one conditional counter update."""
         now = utcnow()
-        window_open_since = now - SMS_SEND_WINDOW
-        try:
-            item.update(
-                actions=[UserTwoFactorModel.sms_sends.add(1)],
-                condition=(UserTwoFactorModel.sms_window_start > window_open_since)
-                & (UserTwoFactorModel.sms_sends < SMS_SENDS_PER_WINDOW),
-            )
-            return
-        except UpdateError as exc:
-            if not _conditional_failed(exc):
-                raise
-        try:
-            item.update(
-                actions=[UserTwoFactorModel.sms_window_start.set(now), UserTwoFactorModel.sms_sends.set(1)],
-                condition=UserTwoFactorModel.sms_window_start.does_not_exist()
-                | (UserTwoFactorModel.sms_window_start <= window_open_since),
-            )
-        except UpdateError as exc:
-            if not _conditional_failed(exc):
-                raise
+        if not _count_in_window(
+            item,
+            UserTwoFactorModel.sms_sends,
+            UserTwoFactorModel.sms_window_start,
+            SMS_SEND_WINDOW,
+            limit=SMS_SENDS_PER_WINDOW,
+        ):
             current = find_two_factor(item.user_id)
             start = current.sms_window_start if current and current.sms_window_start else now
             retry_after = max(1, int((start + SMS_SEND_WINDOW - now).total_seconds()) + 1)
@@ -450,4 +421,28 @@ class TwoFactorService:
                 f"try again in {retry_after} seconds.",
                 retry_after_seconds=retry_after,
                 details={"retry_after_seconds": retry_after},
-            ) from exc
+            )
+
+
+def _count_in_window(
+    item: UserTwoFactorModel, count: Any, start: Any, window: timedelta, limit: int | None = None
+) -> bool:
+    """Add one to ``count`` inside the window ``start`` opened, or open a new window at one; each
+    step is one conditional update. Returns False when nothing was counted: with ``limit``, the
+    open window is full; without, a concurrent caller opened the new window first."""
+    now = utcnow()
+    since = now - window
+    in_window = start > since
+    try:
+        item.update(actions=[count.add(1)], condition=in_window if limit is None else in_window & (count < limit))
+        return True
+    except UpdateError as exc:
+        if not _conditional_failed(exc):
+            raise
+    try:
+        item.update(actions=[start.set(now), count.set(1)], condition=start.does_not_exist() | (start <= since))
+        return True
+    except UpdateError as exc:
+        if not _conditional_failed(exc):
+            raise
+        return False
