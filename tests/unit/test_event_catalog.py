@@ -41,9 +41,9 @@ def test_every_event_the_issue_requires_is_declared() -> None:
 def test_every_event_has_a_domain_source_and_a_past_tense_name(event: DomainEvent) -> None:
     assert event.source == f"{SOURCE_PREFIX}.{event.domain}"
     assert event.source.startswith("agents-meetings.")
-    assert event.domain in {"users", "meetings"}
+    assert event.domain in {"users", "meetings", "recordings", "notifications", "materials", "feedback", "platform"}
     assert event.value[0].isupper() and event.value.isalnum()
-    assert event.value.endswith(("ed", "Left")), "detail-types are past-tense facts"
+    assert event.value.endswith(("ed", "Left", "Ready")), "detail-types are past-tense facts"
 
 
 @pytest.mark.parametrize("event", list(DomainEvent))

@@ -23,6 +23,12 @@ class DomainEvent(StrEnum):
     MEETING_ENDED = "MeetingEnded"
     PARTICIPANT_JOINED = "ParticipantJoined"
     PARTICIPANT_LEFT = "ParticipantLeft"
+    MEETING_UPDATED = "MeetingUpdated"
+    RECORDING_STARTED = "RecordingStarted"
+    RECORDING_STOPPED = "RecordingStopped"
+    RECORDING_COMPLETED = "RecordingCompleted"
+    RECORDING_FAILED = "RecordingFailed"
+    TRANSCRIPT_READY = "TranscriptReady"
 
     @property
     def domain(self) -> str:
@@ -45,6 +51,12 @@ _DOMAINS: dict[DomainEvent, str] = {
     DomainEvent.MEETING_ENDED: "meetings",
     DomainEvent.PARTICIPANT_JOINED: "meetings",
     DomainEvent.PARTICIPANT_LEFT: "meetings",
+    DomainEvent.MEETING_UPDATED: "meetings",
+    DomainEvent.RECORDING_STARTED: "recordings",
+    DomainEvent.RECORDING_STOPPED: "recordings",
+    DomainEvent.RECORDING_COMPLETED: "recordings",
+    DomainEvent.RECORDING_FAILED: "recordings",
+    DomainEvent.TRANSCRIPT_READY: "recordings",
 }
 
 # Keys every event's detail carries besides ``event_id`` and ``occurred_at`` (the contract
@@ -62,4 +74,13 @@ REQUIRED_FIELDS: dict[DomainEvent, frozenset[str]] = {
     DomainEvent.MEETING_ENDED: frozenset({"meeting_id", "host_id", "started_at", "ended_at"}),
     DomainEvent.PARTICIPANT_JOINED: frozenset({"meeting_id", "user_id", "joined_at"}),
     DomainEvent.PARTICIPANT_LEFT: frozenset({"meeting_id", "user_id", "joined_at", "left_at"}),
+    # fields: the names of the attributes that changed (title, description, scheduled_at, status, ...).
+    DomainEvent.MEETING_UPDATED: frozenset({"meeting_id", "host_id", "fields"}),
+    DomainEvent.RECORDING_STARTED: frozenset({"recording_id", "meeting_id", "started_by", "output_format"}),
+    DomainEvent.RECORDING_STOPPED: frozenset({"recording_id", "meeting_id", "stopped_by"}),
+    DomainEvent.RECORDING_COMPLETED: frozenset({"recording_id", "meeting_id", "host_id", "duration_seconds"}),
+    DomainEvent.RECORDING_FAILED: frozenset({"recording_id", "meeting_id", "error_message"}),
+    DomainEvent.TRANSCRIPT_READY: frozenset(
+        {"recording_id", "meeting_id", "host_id", "language", "transcription_job_id", "storage_path"}
+    ),
 }
