@@ -65,6 +65,7 @@ from agents_meetings.http.routers import ALL_ROUTERS, docs  # noqa: E402
 from agents_meetings.identity import passwords  # noqa: E402
 from agents_meetings.identity.tokens import reset_signing_key  # noqa: E402
 from agents_meetings.settings import get_settings, reset_settings  # noqa: E402
+from agents_meetings.storage import reset_object_stores  # noqa: E402
 from agents_meetings.tables import create_tables  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
@@ -82,6 +83,7 @@ def reset_platform_caches() -> None:
     dependencies.event_publisher.cache_clear()
     passwords._hasher.cache_clear()
     passwords._dummy_hash.cache_clear()
+    reset_object_stores()
 
 
 # --- speed ---------------------------------------------------------------------------------
@@ -202,6 +204,7 @@ def aws() -> Iterator[AwsHarness]:
         create_tables(settings)
         events, sqs = boto3_client("events"), boto3_client("sqs")
         events.create_event_bus(Name=settings.event_bus_name)
+        boto3_client("s3").create_bucket(Bucket=settings.s3_bucket_name)
         queue_url = sqs.create_queue(QueueName=CAPTURE_QUEUE)["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         events.put_rule(

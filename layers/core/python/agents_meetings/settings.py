@@ -88,6 +88,24 @@ class Settings(BaseSettings):
     session_idle_minutes: int = Field(30, ge=1, le=24 * 60, alias="SESSION_IDLE_MINUTES")
     max_sessions_per_user: int = Field(10, ge=1, le=1000, alias="MAX_SESSIONS_PER_USER")
 
+    # Recording & transcription (spec 1.1), with the spec's variable names.
+    storage_backend: Literal["s3", "minio", "local"] = Field("s3", alias="STORAGE_BACKEND")
+    s3_bucket_name: str = Field("recordings", alias="S3_BUCKET_NAME")
+    s3_region: str | None = Field(None, alias="S3_REGION")
+    # minio (or any S3-compatible store): its endpoint; local: the directory objects live in.
+    s3_endpoint_url: str | None = Field(None, alias="S3_ENDPOINT_URL")
+    local_storage_dir: str = Field(".local/storage", alias="LOCAL_STORAGE_DIR")
+    signed_url_ttl_seconds: int = Field(900, ge=60, le=7 * 86_400, alias="SIGNED_URL_TTL_SECONDS")
+    livekit_egress_url: str | None = Field(None, alias="LIVEKIT_EGRESS_URL")
+    transcription_enabled: bool = Field(True, alias="TRANSCRIPTION_ENABLED")
+    transcription_languages: str = Field("en,es,fr,hi,ta,te", alias="TRANSCRIPTION_LANGUAGES")
+    default_retention_days: int = Field(90, ge=0, alias="DEFAULT_RETENTION_DAYS")
+    auto_delete_enabled: bool = Field(False, alias="AUTO_DELETE_ENABLED")
+
+    @property
+    def transcription_language_list(self) -> list[str]:
+        return [code.strip() for code in self.transcription_languages.split(",") if code.strip()]
+
     def table_name(self, logical_name: str) -> str:
         return f"{self.table_prefix}{logical_name}"
 

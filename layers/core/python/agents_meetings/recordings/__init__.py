@@ -1,0 +1,1 @@
+"""Recording & transcription (spec 1.1)."""
