@@ -105,17 +105,28 @@ def idp_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, str, 
     return (*self_signed(directory, "idp"), *self_signed(directory, "impostor"))
 
 
-@pytest.fixture
+# Every test runs with both signature backends: xmlsec1 (Debian) and pyXMLSecurity (Lambda).
+@pytest.fixture(params=["xmlsec1", "XMLSecurity"])
 def idp(
-    aws: Any, data_key: str, idp_files: tuple[str, str, str, str], monkeypatch: pytest.MonkeyPatch
+    request: pytest.FixtureRequest,
+    aws: Any,
+    data_key: str,
+    idp_files: tuple[str, str, str, str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[IdentityProvider]:
     key, cert, _, _ = idp_files
     idp_metadata = create_metadata_string(None, config=idp_config(key, cert, None)).decode()
+    monkeypatch.setenv("SAML_CRYPTO_BACKEND", request.param)
     monkeypatch.setenv("SAML_IDP_METADATA", idp_metadata)
     monkeypatch.setenv("OAUTH_REDIRECT_BASE_URL", BASE)
     reset_settings()
     saml_sp._client.cache_clear()
-    sp_metadata = create_metadata_string(None, config=saml_sp.SamlServiceProvider()._sp().config).decode()
+    sp = saml_sp.SamlServiceProvider()._sp()
+    assert (
+        type(sp.sec.crypto).__name__
+        == {"xmlsec1": "CryptoBackendXmlSec1", "XMLSecurity": "CryptoBackendXMLSecurity"}[request.param]
+    )
+    sp_metadata = create_metadata_string(None, config=sp.config).decode()
     yield IdentityProvider(Server(config=idp_config(key, cert, sp_metadata)), idp_metadata)
     saml_sp._client.cache_clear()
     reset_settings()

@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     # SAML 2.0 sign-in: the IdP's metadata XML (unset: off) and this SP's entity id.
     saml_idp_metadata: str | None = Field(None, alias="SAML_IDP_METADATA")
     saml_sp_entity_id: str | None = Field(None, alias="SAML_SP_ENTITY_ID")
+    # Signature checks: the xmlsec1 binary where installed, else pure-Python pyXMLSecurity (Lambda).
+    saml_crypto_backend: Literal["auto", "xmlsec1", "XMLSecurity"] = Field("auto", alias="SAML_CRYPTO_BACKEND")
 
     # Sessions (identity/sessions.py): idle timeout and how many may be open per user.
     session_idle_minutes: int = Field(30, ge=1, le=24 * 60, alias="SESSION_IDLE_MINUTES")

@@ -2,8 +2,12 @@
 
 Start: an AuthnRequest through the HTTP-Redirect binding, its id kept server-side (single use,
 10 minutes). Finish: the IdP posts a Response to the assertion consumer service; pysaml2 verifies
-the signature (xmlsec1) against the IdP's certificate from its metadata, the audience, the validity
+the signature against the IdP's certificate from its metadata, the audience, the validity
 window, the destination and InResponseTo. Unsolicited responses are refused.
+
+Signatures are checked by the xmlsec1 binary where it is installed (Debian ``xmlsec1``) and
+otherwise by pyXMLSecurity, pure Python on ``cryptography`` and ``lxml``: the Lambda runtime has no
+xmlsec1, and this keeps the auth function a plain zip (``SAML_CRYPTO_BACKEND`` forces either).
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ def sp_entity_id(settings: Settings) -> str:
 
 
 @lru_cache(maxsize=4)
-def _client(entity_id: str, acs: str, idp_metadata: str, xmlsec: str) -> Any:
+def _client(entity_id: str, acs: str, idp_metadata: str, crypto_backend: str, xmlsec: str | None) -> Any:
     from saml2 import BINDING_HTTP_POST
     from saml2.client import Saml2Client
     from saml2.config import SPConfig
@@ -67,11 +71,21 @@ def _client(entity_id: str, acs: str, idp_metadata: str, xmlsec: str) -> Any:
                 }
             },
             "metadata": {"inline": [idp_metadata]},
-            "xmlsec_binary": xmlsec,
+            "crypto_backend": crypto_backend,
+            **({"xmlsec_binary": xmlsec} if xmlsec else {}),
             "allow_unknown_attributes": True,
         }
     )
     return Saml2Client(config=config)
+
+
+def crypto_backend(settings: Settings) -> tuple[str, str | None]:
+    """pysaml2's signature backend and, for xmlsec1, the binary's path."""
+    xmlsec = shutil.which("xmlsec1")
+    choice = settings.saml_crypto_backend
+    if choice == "xmlsec1" or (choice == "auto" and xmlsec):
+        return "xmlsec1", xmlsec or "/usr/bin/xmlsec1"
+    return "XMLSecurity", None
 
 
 class SamlServiceProvider:
@@ -84,8 +98,8 @@ class SamlServiceProvider:
             raise ServiceUnavailable(
                 "SAML sign-in is not configured on this platform.", code="saml_not_configured", retry_after_seconds=3600
             )
-        xmlsec = shutil.which("xmlsec1") or "/usr/bin/xmlsec1"
-        return _client(sp_entity_id(settings), acs_url(settings), settings.saml_idp_metadata, xmlsec)
+        backend, xmlsec = crypto_backend(settings)
+        return _client(sp_entity_id(settings), acs_url(settings), settings.saml_idp_metadata, backend, xmlsec)
 
     def metadata_xml(self) -> str:
         from saml2.metadata import create_metadata_string
