@@ -77,6 +77,14 @@ def sent_sms_codes(phone: str) -> list[str]:
     return [re.search(r"\b(\d{6})\b", text).group(1) for number, text in messages if number == phone]  # type: ignore[union-attr]
 
 
+def enrol_phone(client: Any, headers: dict[str, str], phone: str = "+14155550123") -> None:
+    """Enrol a phone the way a user does: the number, then the code texted to it."""
+    started = client.post("/api/v1/auth/2fa/sms/enroll", json={"phone": phone}, headers=headers)
+    assert started.status_code == 202 and started.json() == {"sent": True, "expires_in": 600}, started.text
+    confirmed = client.post("/api/v1/auth/2fa/sms/confirm", json={"code": sent_sms_codes(phone)[-1]}, headers=headers)
+    assert confirmed.status_code == 204, confirmed.text
+
+
 # --- TOTP ----------------------------------------------------------------------------------------
 
 
@@ -195,7 +203,7 @@ def test_backup_codes_can_be_used_once(client: Any, api: Any, make_user: Any, fr
 def test_two_factor_secrets_are_encrypted_at_rest(client: Any, make_user: Any, aws: Any, frozen_clock: Any) -> None:
     user = make_user()
     secret, codes = enrol(client, user.headers)
-    assert client.post("/api/v1/auth/2fa/sms/enroll", json={"phone": PHONE}, headers=user.headers).status_code == 204
+    enrol_phone(client, user.headers, PHONE)
     table = get_settings().table_name("user-2fa")
     item = aws.client("dynamodb").get_item(TableName=table, Key={"user_id": {"S": user.id}}, ConsistentRead=True)
     raw = repr(item["Item"])
@@ -214,7 +222,7 @@ def test_sms_codes_sign_in_once(client: Any, api: Any, make_user: Any, frozen_cl
     enrol(client, user.headers)
     bad = client.post("/api/v1/auth/2fa/sms/enroll", json={"phone": "0155 555 0123"}, headers=user.headers)
     assert bad.status_code in (400, 422), bad.text
-    assert client.post("/api/v1/auth/2fa/sms/enroll", json={"phone": PHONE}, headers=user.headers).status_code == 204
+    enrol_phone(client, user.headers, PHONE)
     pending = challenge(api, user)
     assert pending["methods"] == ["totp", "backup_code", "sms"]
     sent = client.post("/api/v1/auth/2fa/sms/send", json={"challenge_token": pending["challenge_token"]})
@@ -228,7 +236,7 @@ def test_sms_codes_sign_in_once(client: Any, api: Any, make_user: Any, frozen_cl
 def test_sms_codes_expire_after_10_minutes(client: Any, api: Any, make_user: Any, frozen_clock: Any) -> None:
     user = make_user()
     enrol(client, user.headers)
-    client.post("/api/v1/auth/2fa/sms/enroll", json={"phone": PHONE}, headers=user.headers)
+    enrol_phone(client, user.headers, PHONE)
     pending = challenge(api, user)
     assert client.post("/api/v1/auth/2fa/sms/send", json={"challenge_token": pending["challenge_token"]}).is_success
     code = sent_sms_codes(PHONE)[-1]
@@ -240,7 +248,8 @@ def test_sms_codes_expire_after_10_minutes(client: Any, api: Any, make_user: Any
 def test_sms_sends_are_rate_limited(client: Any, api: Any, make_user: Any, frozen_clock: Any) -> None:
     user = make_user()
     enrol(client, user.headers)
-    client.post("/api/v1/auth/2fa/sms/enroll", json={"phone": PHONE}, headers=user.headers)
+    enrol_phone(client, user.headers, PHONE)
+    frozen_clock.advance(minutes=10, seconds=1)  # the confirmation text counted too
     token = challenge(api, user)["challenge_token"]
     for _ in range(3):
         assert client.post("/api/v1/auth/2fa/sms/send", json={"challenge_token": token}).status_code == 200
@@ -253,8 +262,53 @@ def test_sms_sends_are_rate_limited(client: Any, api: Any, make_user: Any, froze
     fresh = challenge(api, user)["challenge_token"]
     assert client.post("/api/v1/auth/2fa/sms/send", json={"challenge_token": fresh}).status_code == 200
     codes = sent_sms_codes(PHONE)
-    assert len(codes) == 4
+    assert len(codes) == 5  # the confirmation, three sign-in codes, the fresh one
     assert second_step(client, fresh, codes[-1], "sms").status_code == 200
+
+
+def test_a_phone_is_enrolled_only_once_the_texted_code_comes_back(
+    client: Any, api: Any, make_user: Any, frozen_clock: Any
+) -> None:
+    user = make_user()
+    enrol(client, user.headers)
+    nothing_pending = client.post("/api/v1/auth/2fa/sms/confirm", json={"code": "123456"}, headers=user.headers)
+    assert_error(nothing_pending, 409, "sms_not_pending")
+    assert client.post("/api/v1/auth/2fa/sms/enroll", json={"phone": PHONE}, headers=user.headers).status_code == 202
+    # Not confirmed yet: the number cannot receive sign-in codes.
+    assert challenge(api, user)["methods"] == ["totp", "backup_code"]
+    code = sent_sms_codes(PHONE)[-1]
+    wrong = "000000" if code != "000000" else "111111"
+    assert_error(
+        client.post("/api/v1/auth/2fa/sms/confirm", json={"code": wrong}, headers=user.headers),
+        400,
+        "invalid_two_factor_code",
+    )
+    malformed = client.post("/api/v1/auth/2fa/sms/confirm", json={"code": "12ab"}, headers=user.headers)
+    assert malformed.status_code == 422
+    frozen_clock.advance(minutes=10, seconds=1)
+    expired = client.post("/api/v1/auth/2fa/sms/confirm", json={"code": code}, headers=user.headers)
+    assert_error(expired, 400, "invalid_two_factor_code")
+    assert challenge(api, user)["methods"] == ["totp", "backup_code"]
+    # A new enrolment texts a new code; that one works, once.
+    enrol_phone(client, user.headers, "+447700900123")
+    assert challenge(api, user)["methods"] == ["totp", "backup_code", "sms"]
+    again = client.post(
+        "/api/v1/auth/2fa/sms/confirm", json={"code": sent_sms_codes("+447700900123")[-1]}, headers=user.headers
+    )
+    assert_error(again, 409, "sms_not_pending")
+
+
+def test_confirmation_codes_die_after_too_many_wrong_guesses(client: Any, make_user: Any, api: Any) -> None:
+    user = make_user()
+    enrol(client, user.headers)
+    client.post("/api/v1/auth/2fa/sms/enroll", json={"phone": PHONE}, headers=user.headers)
+    code = sent_sms_codes(PHONE)[-1]
+    wrong = "000000" if code != "000000" else "111111"
+    for _ in range(5):
+        client.post("/api/v1/auth/2fa/sms/confirm", json={"code": wrong}, headers=user.headers)
+    dead = client.post("/api/v1/auth/2fa/sms/confirm", json={"code": code}, headers=user.headers)
+    assert_error(dead, 400, "invalid_two_factor_code")
+    assert challenge(api, user)["methods"] == ["totp", "backup_code"]
 
 
 def test_sms_needs_an_enrolled_phone_and_a_challenge(client: Any, api: Any, make_user: Any) -> None:

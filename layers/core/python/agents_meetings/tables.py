@@ -289,6 +289,11 @@ class UserTwoFactorModel(PlatformModel):
     sms_code_attempts = NumberAttribute(default=0)
     sms_window_start = UTCDateTimeAttribute(null=True)
     sms_sends = NumberAttribute(default=0)
+    # A number being enrolled: it becomes sms_phone once the code texted to it comes back.
+    sms_pending_phone = UnicodeAttribute(null=True)  # encrypted E.164 number
+    sms_pending_code_hash = UnicodeAttribute(null=True)
+    sms_pending_expires_at = UTCDateTimeAttribute(null=True)
+    sms_pending_attempts = NumberAttribute(default=0)
     # Wrong second-factor codes at login, counted per window (brute-force guard).
     failed_window_start = UTCDateTimeAttribute(null=True)
     failed_attempts = NumberAttribute(default=0)

@@ -96,3 +96,8 @@ class SmsSentOut(BaseModel):
 class SmsEnrolIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"phone": "+14155550123"}]})
     phone: Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=16)]
+
+
+class SmsConfirmIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"code": "492031"}]})
+    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=6, max_length=6, pattern=r"^\d{6}$")]

@@ -211,7 +211,9 @@ class TwoFactorService:
         item.delete()
         self._audit.record(actor, "auth.2fa_disabled", "user", user.id, {"method": method})
 
-    def enroll_sms(self, user: UserModel, phone_number: str, actor: Actor) -> None:
+    def enroll_sms(self, user: UserModel, phone_number: str, actor: Actor) -> int:
+        """Text a confirmation code to a new number; it can receive sign-in codes once
+        ``confirm_sms`` gets that code back. Returns the code's lifetime in seconds."""
         if not E164.match(phone_number):
             raise InvalidRequest("Give the number in E.164 form, e.g. +14155550123.", code="invalid_phone_number")
         item = find_two_factor(user.id)
@@ -220,13 +222,41 @@ class TwoFactorService:
                 "Turn on authenticator-app 2FA first (POST /api/v1/auth/2fa/enable, then /verify).",
                 code="two_factor_not_enabled",
             )
+        self._count_sms_send(item)
+        code = f"{secrets.randbelow(1_000_000):06d}"
         item.update(
             actions=[
-                UserTwoFactorModel.sms_phone.set(self._seal(user.id, "sms_phone", phone_number)),
+                UserTwoFactorModel.sms_pending_phone.set(self._seal(user.id, "sms_phone", phone_number)),
+                UserTwoFactorModel.sms_pending_code_hash.set(hash_password(code)),
+                UserTwoFactorModel.sms_pending_expires_at.set(utcnow() + SMS_CODE_TTL),
+                UserTwoFactorModel.sms_pending_attempts.set(0),
                 UserTwoFactorModel.updated_at.set(utcnow()),
             ]
         )
-        self._audit.record(actor, "auth.2fa_sms_enrolled", "user", user.id)
+        minutes = int(SMS_CODE_TTL.total_seconds() // 60)
+        self._sms.send(
+            phone_number, f"Your Agents-Meetings code to confirm this phone is {code}. It expires in {minutes} minutes."
+        )
+        self._audit.record(actor, "auth.2fa_sms_confirmation_sent", "user", user.id, {"phone": phone_number[-4:]})
+        return int(SMS_CODE_TTL.total_seconds())
+
+    def confirm_sms(self, user: UserModel, code: str, actor: Actor) -> None:
+        """The code texted by ``enroll_sms`` proves the number reaches the user: enrol it."""
+        item = find_two_factor(user.id)
+        if item is None or not item.is_enabled or not item.sms_pending_phone:
+            raise Conflict("No phone number is waiting for confirmation.", code="sms_not_pending")
+        pending_phone = item.sms_pending_phone
+        if not self._consume_code(item, code, _PENDING_SMS_CODE):
+            raise InvalidRequest("That code is not valid.", code="invalid_two_factor_code")
+        item.update(
+            actions=[
+                UserTwoFactorModel.sms_phone.set(pending_phone),
+                UserTwoFactorModel.sms_pending_phone.remove(),
+                UserTwoFactorModel.updated_at.set(utcnow()),
+            ]
+        )
+        phone = self._open(user.id, "sms_phone", pending_phone)
+        self._audit.record(actor, "auth.2fa_sms_enrolled", "user", user.id, {"phone": phone[-4:]})
 
     # --- login -----------------------------------------------------------------------------------
 
@@ -355,23 +385,27 @@ class TwoFactorService:
         return False
 
     def _consume_sms_code(self, item: UserTwoFactorModel, code: str) -> bool:
-        stored = item.sms_code_hash
-        expires = item.sms_code_expires_at
-        if not stored or expires is None or utcnow() >= expires or item.sms_code_attempts >= SMS_MAX_ATTEMPTS:
+        return self._consume_code(item, code, _LOGIN_SMS_CODE)
+
+    def _consume_code(self, item: UserTwoFactorModel, code: str, fields: _CodeFields) -> bool:
+        """Accept a texted code once: unexpired, under the attempt limit, matching its slow hash."""
+        code_hash, expires_at, attempts = fields
+        stored = getattr(item, code_hash.attr_name)
+        expires = getattr(item, expires_at.attr_name)
+        if (
+            not stored
+            or expires is None
+            or utcnow() >= expires
+            or getattr(item, attempts.attr_name) >= SMS_MAX_ATTEMPTS
+        ):
             return False
         code = code.strip()
         if not (len(code) == 6 and code.isdigit()) or not verify_password(stored, code):
             # Wrong guesses are counted: after SMS_MAX_ATTEMPTS the code is dead.
-            item.update(actions=[UserTwoFactorModel.sms_code_attempts.add(1)])
+            item.update(actions=[attempts.add(1)])
             return False
         try:
-            item.update(
-                actions=[
-                    UserTwoFactorModel.sms_code_hash.remove(),
-                    UserTwoFactorModel.sms_code_expires_at.remove(),
-                ],
-                condition=UserTwoFactorModel.sms_code_hash == stored,
-            )
+            item.update(actions=[code_hash.remove(), expires_at.remove()], condition=code_hash == stored)
         except UpdateError as exc:
             if _conditional_failed(exc):
                 return False  # used by a concurrent request
@@ -422,6 +456,19 @@ class TwoFactorService:
                 retry_after_seconds=retry_after,
                 details={"retry_after_seconds": retry_after},
             )
+
+
+_CodeFields = tuple[Any, Any, Any]  # (hash, expires_at, attempts) attributes of a texted code
+_LOGIN_SMS_CODE: _CodeFields = (
+    UserTwoFactorModel.sms_code_hash,
+    UserTwoFactorModel.sms_code_expires_at,
+    UserTwoFactorModel.sms_code_attempts,
+)
+_PENDING_SMS_CODE: _CodeFields = (
+    UserTwoFactorModel.sms_pending_code_hash,
+    UserTwoFactorModel.sms_pending_expires_at,
+    UserTwoFactorModel.sms_pending_attempts,
+)
 
 
 def _count_in_window(

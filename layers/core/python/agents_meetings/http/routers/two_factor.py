@@ -12,6 +12,7 @@ from agents_meetings.http.security import CurrentPrincipal, client_ip
 from agents_meetings.http.sign_in import token_response
 from agents_meetings.http.two_factor_schemas import (
     BackupCodesOut,
+    SmsConfirmIn,
     SmsEnrolIn,
     SmsSendIn,
     SmsSentOut,
@@ -88,12 +89,23 @@ async def login(body: TwoFactorLoginIn, service: TwoFactorServiceDep, request: R
 
 @router.post(
     "/sms/enroll",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=SmsSentOut,
+    responses=error_responses(400, 401, 403, 409, 429),
+    summary="Start enrolling a phone number (E.164): a 6-digit code is texted to it for /sms/confirm",
+)
+async def enroll_sms(body: SmsEnrolIn, principal: CurrentPrincipal, service: TwoFactorServiceDep) -> SmsSentOut:
+    return SmsSentOut(expires_in=service.enroll_sms(principal.user, body.phone, principal.actor))
+
+
+@router.post(
+    "/sms/confirm",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=error_responses(400, 401, 403, 409),
-    summary="Register a phone number (E.164) that can receive SMS sign-in codes",
+    summary="Confirm the phone number with the texted code: it then receives SMS sign-in codes",
 )
-async def enroll_sms(body: SmsEnrolIn, principal: CurrentPrincipal, service: TwoFactorServiceDep) -> None:
-    service.enroll_sms(principal.user, body.phone, principal.actor)
+async def confirm_sms(body: SmsConfirmIn, principal: CurrentPrincipal, service: TwoFactorServiceDep) -> None:
+    service.confirm_sms(principal.user, body.code, principal.actor)
 
 
 @router.post(
