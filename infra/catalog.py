@@ -47,6 +47,8 @@ class FunctionDecl:
     # Sends email through Amazon SES (password reset links): ses:SendEmail/SendRawEmail as EMAIL_FROM.
     sends_email: bool = False
     description: str = ""
+    # Reads and writes the recordings bucket (S3_BUCKET_NAME in its environment, grants in CDK).
+    uses_recordings_bucket: bool = False
 
     @property
     def read_write_tables(self) -> tuple[str, ...]:
@@ -191,6 +193,80 @@ EVENT_RULES: tuple[EventRuleDecl, ...] = (
 
 SCHEDULES: tuple[ScheduleDecl, ...] = (
     ScheduleDecl(name="outbox-redrive", expression="rate(5 minutes)", target="outbox-redrive"),
+)
+
+# --- recording control (issue 4, spec 1.1) ------------------------------------------------------
+RECORDING_TABLES = ("recording-jobs", "recording-tracks")
+FUNCTIONS += (
+    FunctionDecl(
+        name="recordings",
+        folder="recordings",
+        kind="api",
+        routes=("/api/v1/recordings", "/api/v1/admin/storage-policies", "/api/v1/admin/recordings"),
+        # meetings: the one-recording-at-a-time claim (MeetingModel.recording_id).
+        tables=(*USER_TABLES, "meetings", *RECORDING_TABLES, "storage-policies", RATE_LIMIT_COUNTERS),
+        read_tables=("meeting-participants", "user-2fa", RATE_LIMIT_CONFIG),
+        publishes_events=True,
+        secrets=("jwt", "livekit"),
+        uses_recordings_bucket=True,
+        description="Recording start/stop through LiveKit Egress, details with signed URLs, storage policies",
+    ),
+    FunctionDecl(
+        name="webhooks",
+        folder="webhooks",
+        kind="api",
+        routes=("/api/v1/webhooks/livekit",),
+        tables=("meetings", *RECORDING_TABLES, RATE_LIMIT_COUNTERS),
+        read_tables=(RATE_LIMIT_CONFIG,),
+        publishes_events=True,
+        secrets=("livekit",),
+        uses_recordings_bucket=True,
+        description="Signed LiveKit webhooks: egress events drive recording status and the pipeline manifest",
+    ),
+    FunctionDecl(
+        name="auto-record-worker",
+        folder="workers/auto_record",
+        kind="worker",
+        timeout_seconds=60,
+        tables=("meetings", *RECORDING_TABLES, "idempotency", "audit-logs"),
+        publishes_events=True,
+        secrets=("livekit",),
+        uses_recordings_bucket=True,
+        description="Starts recording auto_record meetings on MeetingStarted, stops recordings on MeetingEnded",
+    ),
+    FunctionDecl(
+        name="recordings-reconcile",
+        folder="jobs/recordings_reconcile",
+        kind="job",
+        timeout_seconds=300,
+        tables=("meetings", *RECORDING_TABLES, "audit-logs"),
+        publishes_events=True,
+        secrets=("livekit",),
+        uses_recordings_bucket=True,
+        description="Finishes recordings whose egress_ended webhook never arrived (LiveKit list_egress)",
+    ),
+    FunctionDecl(
+        name="recordings-retention",
+        folder="jobs/recordings_retention",
+        kind="job",
+        timeout_seconds=900,
+        tables=("recording-jobs",),
+        read_tables=("storage-policies",),
+        uses_recordings_bucket=True,
+        description="Applies storage policies daily: deletes expired recordings, moves the rest to their tier",
+    ),
+)
+EVENT_RULES += (
+    EventRuleDecl(
+        name="auto-record",
+        detail_types=(DomainEvent.MEETING_STARTED, DomainEvent.MEETING_ENDED),
+        target="auto-record-worker",
+        description="Auto-recording: start on MeetingStarted (auto_record meetings), stop on MeetingEnded",
+    ),
+)
+SCHEDULES += (
+    ScheduleDecl(name="recordings-reconcile", expression="rate(2 minutes)", target="recordings-reconcile"),
+    ScheduleDecl(name="recordings-retention", expression="rate(1 day)", target="recordings-retention"),
 )
 
 # Filled by later issues (recording pipeline, data export); the mechanism is proven in tests.

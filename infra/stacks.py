@@ -22,6 +22,7 @@ from infra.constructs.data import DataTables
 from infra.constructs.events import EventRouting, PlatformEventBus
 from infra.constructs.functions import PlatformFunctions
 from infra.constructs.layers import SharedLayers
+from infra.constructs.storage import RecordingsBucket
 from infra.constructs.waf import ApiFirewall
 
 # Stages a deployment may name; "local" and "test" are the embedded runtime's, never deployed.
@@ -192,6 +193,9 @@ class PlatformStack(Stack):
                 "they are rotated there, this secret only carries them to the auth function."
             },
         )
+        # Recording control (issue 4): the recordings bucket; the pipeline's rule listens to its events.
+        self.recordings = RecordingsBucket(self, "Recordings", removal_policy=removal_policy)
+        self.recordings_bucket = self.recordings.bucket
         self.functions = PlatformFunctions(
             self,
             "Functions",
@@ -202,6 +206,7 @@ class PlatformStack(Stack):
             environment=config.function_environment(),
             removal_policy=removal_policy,
             data_key=self.data.key,
+            recordings_bucket=self.recordings_bucket,
         )
         self.events = EventRouting(self, "Events", bus=self.event_bus.bus, functions=self.functions.functions)
         self.api = PlatformApi(
@@ -216,5 +221,6 @@ class PlatformStack(Stack):
 
         CfnOutput(self, "ApiUrl", value=self.api.rest_api.url, description="Base URL of the REST API stage")
         CfnOutput(self, "EventBusName", value=self.event_bus.bus.event_bus_name)
+        CfnOutput(self, "RecordingsBucketName", value=self.recordings_bucket.bucket_name)
         for logical_name, table in self.data.tables.items():
             CfnOutput(self, f"{pascal_case(logical_name)}TableName", value=table.table_name)

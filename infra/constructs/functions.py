@@ -17,6 +17,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
@@ -50,6 +51,15 @@ TABLE_FINDINGS = {
     "limited to the one platform data key, which only encrypts the platform tables.",
 }
 
+BUCKET_FINDINGS = {
+    "IAM5[Action::s3:GetObject*]": "CDK's read grant on the recordings bucket (object, version, ACL, tagging "
+    "reads); limited to that one bucket.",
+    "IAM5[Action::s3:GetBucket*]": "CDK's read grant on the recordings bucket; limited to that one bucket.",
+    "IAM5[Action::s3:List*]": "Listing a recording's objects (retention, tiers); limited to the recordings bucket.",
+    "IAM5[Action::s3:DeleteObject*]": "Retention deletes a recording's objects; limited to the recordings bucket.",
+    "IAM5[Action::s3:Abort*]": "Aborting failed multipart uploads of large media; limited to the recordings bucket.",
+}
+
 
 class PlatformFunctions(Construct):
     """``functions[decl.name]`` for every declared function."""
@@ -66,11 +76,16 @@ class PlatformFunctions(Construct):
         environment: Mapping[str, str],
         removal_policy: RemovalPolicy,
         data_key: kms.IKey | None = None,
+        recordings_bucket: s3.IBucket | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.functions: dict[str, lambda_.Function] = {}
         for decl in FUNCTIONS:
             secret_environment = {SECRET_ENVIRONMENT[name]: secrets[name].secret_arn for name in decl.secrets}
+            if decl.uses_recordings_bucket:
+                if recordings_bucket is None:
+                    raise ValueError(f"function {decl.name!r} uses the recordings bucket: pass recordings_bucket")
+                secret_environment["S3_BUCKET_NAME"] = recordings_bucket.bucket_name
             if decl.encrypts_secrets:
                 if data_key is None:
                     raise ValueError(f"function {decl.name!r} encrypts secrets: pass data_key")
@@ -79,6 +94,18 @@ class PlatformFunctions(Construct):
             self._grant(decl, function, tables, event_bus, secrets)
             self._grant_secrets_at_rest(decl, function, data_key)
             self._grant_email(decl, function, environment)
+            if decl.uses_recordings_bucket and recordings_bucket is not None:
+                recordings_bucket.grant_read_write(function)
+                recordings_bucket.grant_delete(function)
+                bucket_id = Stack.of(function).get_logical_id(recordings_bucket.node.default_child)  # type: ignore[arg-type]
+                acknowledge_nag(
+                    function,
+                    {
+                        **BUCKET_FINDINGS,
+                        f"IAM5[Resource::<{bucket_id}.Arn>/*]": "Recordings are many objects in one bucket; the "
+                        "wildcard spans only the recordings bucket's keys.",
+                    },
+                )
             acknowledge_nag(function, FUNCTION_FINDINGS)
             self.functions[decl.name] = function
 

@@ -54,6 +54,7 @@ class Provisioner:
 
     def provision(self) -> list[RuleQueue]:
         create_tables(self.settings)
+        self.recordings_bucket()
         self.data_key()
         self.email_sender()
         self._bus()
@@ -63,6 +64,16 @@ class Provisioner:
         for machine in STATE_MACHINES:
             self.state_machine(machine)
         return queues
+
+    def recordings_bucket(self) -> None:
+        """The recordings bucket, sending its object events to EventBridge (as CDK configures it)."""
+        s3 = boto3.client("s3", region_name=self.settings.aws_region, endpoint_url=self.settings.aws_endpoint_url)
+        bucket = self.settings.s3_bucket_name
+        with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists):
+            s3.create_bucket(Bucket=bucket)
+        s3.put_bucket_notification_configuration(
+            Bucket=bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
+        )
 
     def email_sender(self) -> None:
         """SES (and the embedded AWS) refuses to send from an unverified identity: verify EMAIL_FROM."""

@@ -101,10 +101,14 @@ class LocalPlatform:
         self.router: Any = None
         self.registry: Any = None
         self.gateway: Any = None
+        self.livekit: Any = None  # the embedded LiveKit emulator, when no LIVEKIT_URL is configured
         self.replayed = 0
 
     def start(self) -> None:
+        embedded_livekit = not os.environ.get("LIVEKIT_URL")
         configure_environment(self.config)
+        if embedded_livekit:
+            self._start_livekit()
         from agents_meetings.settings import get_settings, reset_settings
 
         from infra.local.embedded_aws import EmbeddedAws
@@ -128,6 +132,18 @@ class LocalPlatform:
         for decl in FUNCTIONS:  # warm every container now, so the first request is not a cold start
             self.registry.handler(decl.name)
 
+    def _start_livekit(self) -> None:
+        """LiveKit's Egress API with real media (infra/local/livekit_emulator.py), webhooks to our gateway."""
+        from infra.local.livekit_emulator import LiveKitEmulator
+
+        self.livekit = LiveKitEmulator(
+            os.environ["LIVEKIT_API_KEY"],
+            os.environ["LIVEKIT_API_SECRET"],
+            webhook_url=f"http://{self.config.host}:{self.config.port}/api/v1/webhooks/livekit",
+            max_duration_seconds=float(os.environ.get("LOCAL_LIVEKIT_MAX_RECORDING_SECONDS", "30")),
+        ).start()
+        os.environ["LIVEKIT_URL"] = self.livekit.url
+
     def _seed_admin(self) -> None:
         from agents_meetings.events.publisher import EventBridgePublisher
         from agents_meetings.identity.service import AuthService, NewAccount, find_by_email
@@ -140,6 +156,8 @@ class LocalPlatform:
             )
 
     def stop(self) -> None:
+        if self.livekit is not None:
+            self.livekit.stop()
         if self.router is not None:
             self.router.stop()
         if self.aws is not None:
@@ -164,6 +182,7 @@ def main() -> None:
         f"  Admin         {config.admin_email} / "
         f"{'(LOCAL_ADMIN_PASSWORD)' if 'LOCAL_ADMIN_PASSWORD' in os.environ else config.admin_password}\n"
         f"  Embedded AWS  {platform.aws.url}\n"
+        f"  LiveKit       {os.environ.get('LIVEKIT_URL')}{' (embedded egress emulator)' if platform.livekit else ''}\n"
         f"  Data          {config.data_dir or 'not persisted'} ({platform.replayed} changes restored)\n"
         "  Stop with Ctrl-C.\n",
         flush=True,

@@ -144,6 +144,11 @@ def test_every_declared_function_is_deployed_as_declared(synth: Synthesized, dec
         **({"LIVEKIT_API_KEY": config.livekit_api_key} if config.livekit_api_key else {}),
         **({"EMAIL_FROM": config.email_from} if config.email_from else {}),
         **({"PUBLIC_APP_URL": config.public_app_url} if config.public_app_url else {}),
+        **(
+            {"S3_BUCKET_NAME": {"Ref": synth.logical_id(synth.stack.recordings_bucket)}}
+            if decl.uses_recordings_bucket
+            else {}
+        ),
     }
     log_group_id = props["LoggingConfig"]["LogGroup"]["Ref"]
     assert synth.resources[log_group_id]["Properties"]["RetentionInDays"] == 30
@@ -151,7 +156,10 @@ def test_every_declared_function_is_deployed_as_declared(synth: Synthesized, dec
 
 def test_functions_are_exactly_the_catalog(synth: Synthesized) -> None:
     services = sorted(
-        str(_env(res).get("POWERTOOLS_SERVICE_NAME")) for res in synth.of_type("AWS::Lambda::Function").values()
+        str(_env(res).get("POWERTOOLS_SERVICE_NAME"))
+        for res in synth.of_type("AWS::Lambda::Function").values()
+        # CDK's own custom-resource handler (the recordings bucket's EventBridge notifications) aside.
+        if "Custom::S3BucketNotifications" not in res["Properties"].get("Description", "")
     )
     assert services == sorted(decl.name for decl in FUNCTIONS)
 
@@ -502,3 +510,50 @@ def test_federation_context_reaches_the_functions_only_when_set() -> None:
     assert environment["LDAP_URL"] == "ldaps://dc.corp.example.com"
     assert environment["OAUTH_GOOGLE_CLIENT_ID"] == "client-1"
     assert not any("SECRET" in name or "PASSWORD" in name for name in environment)  # secrets never in env
+
+
+# --- recordings bucket (issue 4) -------------------------------------------------------------------
+
+
+def test_recordings_bucket_is_private_encrypted_versioned_tiered_and_sends_events(synth: Synthesized) -> None:
+    bucket_id = synth.logical_id(synth.stack.recordings_bucket)
+    properties = synth.resources[bucket_id]["Properties"]
+    assert properties["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    [encryption] = properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert properties["VersioningConfiguration"] == {"Status": "Enabled"}
+    [notifications] = [
+        res
+        for res in synth.of_type("Custom::S3BucketNotifications").values()
+        if res["Properties"]["BucketName"] == {"Ref": bucket_id}
+    ]
+    assert notifications["Properties"]["NotificationConfiguration"] == {"EventBridgeConfiguration": {}}
+    rules = {rule["Id"]: rule for rule in properties["LifecycleConfiguration"]["Rules"]}
+    classes = [t["StorageClass"] for t in rules["recordings-tiers"]["Transitions"]]
+    assert classes == ["STANDARD_IA", "GLACIER_IR"]
+    assert rules["noncurrent-versions"]["NoncurrentVersionExpiration"]["NoncurrentDays"] == 30
+    policy = synth.template.to_json()["Resources"]
+    ssl = [
+        res
+        for res in policy.values()
+        if res["Type"] == "AWS::S3::BucketPolicy" and res["Properties"]["Bucket"] == {"Ref": bucket_id}
+    ]
+    assert ssl and "aws:SecureTransport" in json.dumps(ssl[0]["Properties"]["PolicyDocument"])
+
+
+def test_only_functions_that_use_the_recordings_bucket_get_it(synth: Synthesized) -> None:
+    bucket_id = synth.logical_id(synth.stack.recordings_bucket)
+    for decl in FUNCTIONS:
+        _, resource = _lambda_by_service(synth, decl.name)
+        documents = _policy_documents_of_function(synth, decl.name)
+        if decl.uses_recordings_bucket:
+            assert _env(resource)["S3_BUCKET_NAME"] == {"Ref": bucket_id}, decl.name
+            assert bucket_id in documents and "s3:PutObject" in documents and "s3:DeleteObject" in documents
+        else:
+            assert "S3_BUCKET_NAME" not in _env(resource), decl.name
+            assert bucket_id not in documents, decl.name

@@ -104,6 +104,16 @@ class Settings(BaseSettings):
     default_retention_days: int = Field(90, ge=0, alias="DEFAULT_RETENTION_DAYS")
     auto_delete_enabled: bool = Field(False, alias="AUTO_DELETE_ENABLED")
 
+    # Recording control (recordings/egress.py): how LiveKit Egress reaches the recordings bucket.
+    # Unset endpoint: S3_ENDPOINT_URL or AWS_ENDPOINT_URL (the embedded AWS locally), else AWS S3.
+    livekit_egress_s3_endpoint: str | None = Field(None, alias="LIVEKIT_EGRESS_S3_ENDPOINT")
+    livekit_egress_s3_access_key: str | None = Field(None, alias="LIVEKIT_EGRESS_S3_ACCESS_KEY")
+    livekit_egress_s3_secret: SecretStr | None = Field(None, alias="LIVEKIT_EGRESS_S3_SECRET")
+    # Cloud: a role the egress servers assume to write the bucket (instead of static keys).
+    livekit_egress_s3_assume_role_arn: str | None = Field(None, alias="LIVEKIT_EGRESS_S3_ASSUME_ROLE_ARN")
+    # An egress still not ended this long after its recording stopped is failed by reconcile.
+    recording_stop_grace_seconds: int = Field(900, ge=30, alias="RECORDING_STOP_GRACE_SECONDS")
+
     @property
     def transcription_language_list(self) -> list[str]:
         return [code.strip() for code in self.transcription_languages.split(",") if code.strip()]

@@ -172,6 +172,8 @@ class MeetingModel(PlatformModel):
     updated_at = UTCDateTimeAttribute()
     # Optimistic locking: every state change is conditional on the version read.
     version = NumberAttribute(default=1)
+    # The recording in progress (recordings/service.py claims it conditionally: one at a time).
+    recording_id = UnicodeAttribute(null=True)
 
     by_status = MeetingsByStatus()
     by_host = MeetingsByHost()
@@ -576,6 +578,8 @@ class RecordingJobModel(PlatformModel):
     deleted_at = UTCDateTimeAttribute(null=True)
     updated_at = UTCDateTimeAttribute(null=True)
     version = NumberAttribute(default=1)
+    # Set once recordings/{id}/manifest.json (the pipeline's trigger) has been written.
+    manifest_path = UnicodeAttribute(null=True)
 
     by_meeting = RecordingJobsByMeeting()
     by_status = RecordingJobsByStatus()

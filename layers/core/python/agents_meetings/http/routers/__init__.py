@@ -18,6 +18,7 @@ def __getattr__(name: str) -> Any:
             oauth,
             passwords,
             rate_limits,
+            recordings,
             sessions,
             two_factor,
             users,
@@ -36,5 +37,10 @@ def __getattr__(name: str) -> Any:
             users.admin_router,
             meetings.router,
             rate_limits.router,
+            recordings.router,
+            recordings.meeting_recordings_router,
+            recordings.admin_policies_router,
+            recordings.admin_recordings_router,
+            recordings.webhook_router,
         )
     raise AttributeError(name)

@@ -1,0 +1,408 @@
+"""/api/v1/recordings (start, stop, details with signed download URLs), a meeting's recordings,
+admin storage policies and apply-policy, and the LiveKit webhook receiver."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request, status
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
+
+from agents_meetings.clock import isoformat_z
+from agents_meetings.errors import Unauthenticated
+from agents_meetings.http.dependencies import DEFAULT_PAGE, Cursor, Limit, publisher
+from agents_meetings.http.errors import error_responses
+from agents_meetings.http.schemas import PageOut
+from agents_meetings.http.security import AdminPrincipal, CurrentPrincipal
+from agents_meetings.recordings.enums import AppliesTo, OutputFormat, RecordingStatus, StorageTier
+from agents_meetings.recordings.retention import NewPolicy, RetentionOutcome, StoragePolicyService, StorageService
+from agents_meetings.recordings.service import RecordingDetails, RecordingOptions, RecordingService
+from agents_meetings.tables import RecordingJobModel, RecordingTrackModel, StoragePolicyModel
+
+router = APIRouter(prefix="/api/v1/recordings", tags=["recordings"])
+meeting_recordings_router = APIRouter(prefix="/api/v1/meetings", tags=["recordings"])
+admin_policies_router = APIRouter(prefix="/api/v1/admin/storage-policies", tags=["admin", "recordings"])
+admin_recordings_router = APIRouter(prefix="/api/v1/admin/recordings", tags=["admin", "recordings"])
+webhook_router = APIRouter(prefix="/api/v1/webhooks/livekit", tags=["webhooks"])
+
+Id = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
+UtcDateTime = Annotated[datetime, PlainSerializer(lambda v: isoformat_z(v), return_type=str)]
+PolicyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+async def recording_service(events: Annotated[Any, Depends(publisher)]) -> RecordingService:
+    return RecordingService(events)
+
+
+RecordingServiceDep = Annotated[RecordingService, Depends(recording_service)]
+
+
+# --- bodies -------------------------------------------------------------------------------------
+
+
+class OptionsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    format: OutputFormat = OutputFormat.MP4
+    include_audio_tracks: bool = Field(True, description="one audio-only track per meeting language")
+    include_screen_share: bool = True
+    include_participant_tracks: bool = Field(False, description="a track composite per participant")
+
+
+class StartIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "meeting_id": "4f1c2a8e-9a53-4c2e-8d3e-1b2a3c4d5e6f",
+                    "options": {"format": "mp4", "include_audio_tracks": True, "include_screen_share": True},
+                }
+            ]
+        },
+    )
+    meeting_id: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
+    options: OptionsIn = Field(default_factory=OptionsIn)
+
+
+class StopIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"meeting_id": "4f1c2a8e-9a53-4c2e-8d3e-1b2a3c4d5e6f"}]}
+    )
+    meeting_id: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
+
+
+class DownloadOut(BaseModel):
+    path: str
+    url: str
+    size: int | None = None
+    format: str | None = None
+
+
+class TrackOut(BaseModel):
+    id: str
+    track_type: str
+    language: str | None
+    participant_identity: str | None
+    egress_status: str | None
+    file_size_bytes: int
+    duration_seconds: float | None
+    error_message: str | None
+    download: DownloadOut | None = None
+
+
+class RecordingOut(BaseModel):
+    id: str
+    meeting_id: str
+    status: RecordingStatus
+    output_format: str
+    languages: list[str]
+    started_at: UtcDateTime
+    started_by: str | None
+    stopped_at: UtcDateTime | None
+    completed_at: UtcDateTime | None
+    duration_seconds: float | None
+    file_size_bytes: int | None
+    error_message: str | None
+    storage_tier: str | None
+    tracks: list[TrackOut] = Field(default_factory=list)
+    downloads: dict[str, DownloadOut] = Field(
+        default_factory=dict, description="web video, thumbnail, preview and audio.<lang>: signed, expiring URLs"
+    )
+    url_expires_in: int | None = None
+
+    @classmethod
+    def summary(cls, job: RecordingJobModel) -> RecordingOut:
+        return cls(
+            id=job.id,
+            meeting_id=job.meeting_id,
+            status=RecordingStatus(job.status),
+            output_format=job.output_format,
+            languages=list(job.languages or []),
+            started_at=job.started_at,
+            started_by=job.started_by,
+            stopped_at=job.stopped_at,
+            completed_at=job.completed_at,
+            duration_seconds=float(job.duration_seconds) if job.duration_seconds is not None else None,
+            file_size_bytes=int(job.file_size_bytes) if job.file_size_bytes is not None else None,
+            error_message=job.error_message,
+            storage_tier=job.storage_tier,
+        )
+
+
+class PolicyIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "policy_name": "Classes: one year, then archive",
+                    "retention_days": 365,
+                    "auto_delete": True,
+                    "storage_tier": "archive",
+                    "applies_to": "classroom_only",
+                }
+            ]
+        },
+    )
+    policy_name: PolicyName
+    retention_days: int = Field(ge=0, le=36_500, description="0 keeps recordings forever")
+    auto_delete: bool = False
+    storage_tier: StorageTier = StorageTier.HOT
+    applies_to: AppliesTo = AppliesTo.ALL_MEETINGS
+
+
+class PolicyPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"retention_days": 30}]})
+    policy_name: PolicyName | None = None
+    retention_days: int | None = Field(None, ge=0, le=36_500)
+    auto_delete: bool | None = None
+    storage_tier: StorageTier | None = None
+    applies_to: AppliesTo | None = None
+
+
+class PolicyOut(BaseModel):
+    id: str
+    policy_name: str
+    retention_days: int
+    auto_delete: bool
+    storage_tier: StorageTier
+    applies_to: AppliesTo
+    created_at: UtcDateTime
+    updated_at: UtcDateTime | None
+
+    @classmethod
+    def of(cls, policy: StoragePolicyModel) -> PolicyOut:
+        return cls(
+            id=policy.id,
+            policy_name=policy.policy_name,
+            retention_days=int(policy.retention_days),
+            auto_delete=bool(policy.auto_delete),
+            storage_tier=StorageTier(policy.storage_tier),
+            applies_to=AppliesTo(policy.applies_to),
+            created_at=policy.created_at,
+            updated_at=policy.updated_at,
+        )
+
+
+class RetentionOut(BaseModel):
+    recording_id: str
+    action: str
+    policy_id: str | None
+    retention_days: int
+    auto_delete: bool
+    storage_tier: StorageTier
+    objects: int
+    reason: str
+
+    @classmethod
+    def of(cls, outcome: RetentionOutcome) -> RetentionOut:
+        return cls(
+            recording_id=outcome.recording_id,
+            action=outcome.action,
+            policy_id=outcome.policy.policy_id,
+            retention_days=outcome.policy.retention_days,
+            auto_delete=outcome.policy.auto_delete,
+            storage_tier=outcome.policy.storage_tier,
+            objects=outcome.objects,
+            reason=outcome.reason,
+        )
+
+
+class WebhookOut(BaseModel):
+    event: str
+    outcome: str
+
+
+# --- recordings ---------------------------------------------------------------------------------
+
+
+def details_out(details: RecordingDetails, service: RecordingService) -> RecordingOut:
+    """The recording with signed, expiring URLs for every file that exists."""
+    from agents_meetings.settings import get_settings
+
+    job, store = details.job, service.store
+    ttl = get_settings().signed_url_ttl_seconds
+    out = RecordingOut.summary(job)
+    downloadable = job.status not in (RecordingStatus.PENDING.value, RecordingStatus.RECORDING.value)
+
+    def link(path: str | None, *, size: int | None = None, fmt: str | None = None) -> DownloadOut | None:
+        if not path:
+            return None
+        filename = path.rsplit("/", 1)[-1]
+        return DownloadOut(
+            path=path, url=store.signed_get_url(path, ttl_seconds=ttl, filename=filename), size=size, format=fmt
+        )
+
+    for track in details.tracks:
+        item = _track_out(track)
+        if downloadable and track.egress_status == "complete":
+            item.download = link(track.file_path, size=int(track.file_size_bytes or 0) or None)
+        out.tracks.append(item)
+    outputs = job.outputs or {}
+    web = outputs.get("web") or {}
+    candidates: dict[str, DownloadOut | None] = {
+        "video": link(web.get("path") or job.storage_path, size=web.get("size"), fmt=web.get("format")),
+        "thumbnail": link(job.thumbnail_path),
+        "preview": link(job.preview_path),
+    }
+    for language, audio in sorted((outputs.get("audio") or {}).items()):
+        candidates[f"audio.{language}"] = link((audio or {}).get("path"), size=(audio or {}).get("size"))
+    out.downloads = {name: value for name, value in candidates.items() if value is not None}
+    out.url_expires_in = ttl
+    return out
+
+
+def _track_out(track: RecordingTrackModel) -> TrackOut:
+    return TrackOut(
+        id=track.id,
+        track_type=track.track_type,
+        language=track.language,
+        participant_identity=track.participant_identity,
+        egress_status=track.egress_status,
+        file_size_bytes=int(track.file_size_bytes or 0),
+        duration_seconds=float(track.duration_seconds) if track.duration_seconds is not None else None,
+        error_message=track.error_message,
+    )
+
+
+@router.post(
+    "/start",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RecordingOut,
+    responses=error_responses(401, 403, 404, 409, 422, 503),
+    summary="Start recording a live meeting (its host, teacher or an admin)",
+)
+async def start_recording(body: StartIn, principal: CurrentPrincipal, service: RecordingServiceDep) -> RecordingOut:
+    options = RecordingOptions(
+        format=body.options.format,
+        include_audio_tracks=body.options.include_audio_tracks,
+        include_screen_share=body.options.include_screen_share,
+        include_participant_tracks=body.options.include_participant_tracks,
+    )
+    return details_out(service.start_recording(principal.actor, body.meeting_id, options), service)
+
+
+@router.post(
+    "/stop",
+    response_model=RecordingOut,
+    responses=error_responses(401, 403, 404, 409, 422, 503),
+    summary="Stop the meeting's recording; post-processing starts once every egress has ended",
+)
+async def stop_recording(body: StopIn, principal: CurrentPrincipal, service: RecordingServiceDep) -> RecordingOut:
+    job = service.stop_recording(principal.actor, body.meeting_id)
+    return details_out(service.get_recording_status(principal.actor, job.id), service)
+
+
+@router.get(
+    "/{recording_id}",
+    response_model=RecordingOut,
+    responses=error_responses(401, 404),
+    summary="A recording: status, tracks, thumbnail, preview and signed download URLs",
+)
+async def get_recording(recording_id: Id, principal: CurrentPrincipal, service: RecordingServiceDep) -> RecordingOut:
+    return details_out(service.get_recording_status(principal.actor, recording_id), service)
+
+
+@meeting_recordings_router.get(
+    "/{meeting_id}/recordings",
+    response_model=PageOut[RecordingOut],
+    responses=error_responses(401, 404, 422),
+    summary="A meeting's recordings, newest first",
+)
+async def list_meeting_recordings(
+    meeting_id: Id,
+    principal: CurrentPrincipal,
+    service: RecordingServiceDep,
+    limit: Limit = DEFAULT_PAGE,
+    cursor: Cursor = None,
+) -> PageOut[RecordingOut]:
+    page = service.list_meeting_recordings(principal.actor, meeting_id, limit=limit, cursor=cursor)
+    return PageOut[RecordingOut](items=[RecordingOut.summary(job) for job in page.items], next_cursor=page.next_cursor)
+
+
+# --- admin: storage policies and retention ----------------------------------------------------
+
+
+@admin_policies_router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=PolicyOut, responses=error_responses(401, 403, 422)
+)
+async def create_policy(body: PolicyIn, principal: AdminPrincipal) -> PolicyOut:
+    new = NewPolicy(body.policy_name, body.retention_days, body.auto_delete, body.storage_tier, body.applies_to)
+    return PolicyOut.of(StoragePolicyService().create(principal.actor, new))
+
+
+@admin_policies_router.get("", response_model=PageOut[PolicyOut], responses=error_responses(401, 403, 422))
+async def list_policies(
+    principal: AdminPrincipal, limit: Limit = DEFAULT_PAGE, cursor: Cursor = None
+) -> PageOut[PolicyOut]:
+    page = StoragePolicyService().list(limit=limit, cursor=cursor)
+    return PageOut[PolicyOut](items=[PolicyOut.of(p) for p in page.items], next_cursor=page.next_cursor)
+
+
+@admin_policies_router.get("/{policy_id}", response_model=PolicyOut, responses=error_responses(401, 403, 404))
+async def get_policy(policy_id: Id, principal: AdminPrincipal) -> PolicyOut:
+    return PolicyOut.of(StoragePolicyService().get(policy_id))
+
+
+@admin_policies_router.put("/{policy_id}", response_model=PolicyOut, responses=error_responses(401, 403, 404, 422))
+async def update_policy(policy_id: Id, body: PolicyPatch, principal: AdminPrincipal) -> PolicyOut:
+    changes = body.model_dump(exclude_unset=True)
+    return PolicyOut.of(StoragePolicyService().update(principal.actor, policy_id, changes))
+
+
+@admin_recordings_router.post(
+    "/apply-policy/{recording_id}",
+    response_model=RetentionOut,
+    responses=error_responses(401, 403, 404, 409),
+    summary="Apply the recording's storage policy now: delete it if expired, else move it to the policy's tier",
+)
+async def apply_policy(recording_id: Id, principal: AdminPrincipal) -> RetentionOut:
+    outcome = StorageService().apply_retention_policy(recording_id, strict=True)
+    from agents_meetings.audit import AuditLog
+
+    AuditLog().record(principal.actor, f"recording.policy_{outcome.action}", "recording", recording_id)
+    return RetentionOut.of(outcome)
+
+
+# --- LiveKit webhooks ---------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _receiver(key: str, secret: str) -> Any:
+    from livekit.api.access_token import TokenVerifier
+    from livekit.api.webhook import WebhookReceiver
+
+    return WebhookReceiver(TokenVerifier(key, secret))
+
+
+EGRESS_EVENTS = frozenset({"egress_started", "egress_updated", "egress_ended"})
+
+
+@webhook_router.post(
+    "",
+    response_model=WebhookOut,
+    responses=error_responses(401),
+    summary="LiveKit webhooks (signed with the API secret); egress events drive recording status",
+)
+async def livekit_webhook(request: Request, service: RecordingServiceDep) -> WebhookOut:
+    from agents_meetings.meetings.livekit_access import livekit_api_secret
+    from agents_meetings.recordings.egress import snapshot_of
+    from agents_meetings.settings import get_settings
+
+    settings = get_settings()
+    secret = livekit_api_secret(settings)
+    authorization = request.headers.get("authorization", "")
+    if not settings.livekit_api_key or secret is None or not authorization:
+        raise Unauthenticated("A signed LiveKit webhook is required.", code="invalid_webhook_signature")
+    body = (await request.body()).decode("utf-8", errors="replace")
+    token = authorization[7:] if authorization.lower().startswith("bearer ") else authorization
+    try:
+        event = _receiver(settings.livekit_api_key, secret).receive(body, token)
+    except Exception as exc:
+        raise Unauthenticated("The webhook's signature does not match.", code="invalid_webhook_signature") from exc
+    if event.event not in EGRESS_EVENTS or not event.HasField("egress_info"):
+        return WebhookOut(event=event.event, outcome="ignored")
+    outcome = service.handle_egress_update(snapshot_of(event.egress_info, settings.s3_bucket_name))
+    return WebhookOut(event=event.event, outcome=outcome)
