@@ -19,6 +19,7 @@ def __getattr__(name: str) -> Any:
             passwords,
             rate_limits,
             sessions,
+            transcripts,
             two_factor,
             users,
         )
@@ -36,5 +37,6 @@ def __getattr__(name: str) -> Any:
             users.admin_router,
             meetings.router,
             rate_limits.router,
+            transcripts.router,
         )
     raise AttributeError(name)
