@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 
@@ -81,7 +82,7 @@ def test_long_segment_is_split_into_cues_within_the_limits() -> None:
     assert " ".join(" ".join(cue.lines) for cue in result) == text
     starts = [cue.start for cue in result]
     assert starts == sorted(starts)
-    for earlier, later in zip(result, result[1:], strict=False):
+    for earlier, later in itertools.pairwise(result):
         assert earlier.end <= later.start + 1e-9
 
 
