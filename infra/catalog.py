@@ -20,7 +20,7 @@ CORE_LAYER_DIR = REPO_ROOT / "layers" / "core"
 
 FunctionKind = Literal["api", "worker", "job", "pipeline"]
 # Secrets a function may read; each becomes <NAME>_ARN in its environment and a read grant.
-SecretName = Literal["jwt", "livekit", "federation"]
+SecretName = Literal["jwt", "livekit", "federation", "deepgram"]
 OUTBOX_TABLE = "event-outbox"
 
 
