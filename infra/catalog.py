@@ -20,7 +20,7 @@ CORE_LAYER_DIR = REPO_ROOT / "layers" / "core"
 
 FunctionKind = Literal["api", "worker", "job", "pipeline"]
 # Secrets a function may read; each becomes <NAME>_ARN in its environment and a read grant.
-SecretName = Literal["jwt", "livekit", "federation"]
+SecretName = Literal["jwt", "livekit", "federation", "deepgram"]
 OUTBOX_TABLE = "event-outbox"
 
 
@@ -205,7 +205,7 @@ FUNCTIONS += (
         routes=("/api/v1/recordings", "/api/v1/admin/storage-policies", "/api/v1/admin/recordings"),
         # meetings: the one-recording-at-a-time claim (MeetingModel.recording_id).
         tables=(*USER_TABLES, "meetings", *RECORDING_TABLES, "storage-policies", RATE_LIMIT_COUNTERS),
-        read_tables=("meeting-participants", "user-2fa", RATE_LIMIT_CONFIG),
+        read_tables=("meeting-participants", "user-2fa", "transcription-jobs", RATE_LIMIT_CONFIG),
         publishes_events=True,
         secrets=("jwt", "livekit"),
         uses_recordings_bucket=True,

@@ -196,13 +196,31 @@ class PlatformStack(Stack):
         # Recording control (issue 4): the recordings bucket; the pipeline's rule listens to its events.
         self.recordings = RecordingsBucket(self, "Recordings", removal_policy=removal_policy)
         self.recordings_bucket = self.recordings.bucket
+        # The Deepgram API key of the transcription task (transcription/engines/deepgram.py); created
+        # with a random placeholder that operators replace with the real key.
+        self.deepgram_secret = secretsmanager.Secret(
+            self,
+            "DeepgramApiKey",
+            description="Deepgram API key of the transcription pipeline (set to the account's real key)",
+            generate_secret_string=secretsmanager.SecretStringGenerator(password_length=40, exclude_punctuation=True),
+            removal_policy=removal_policy,
+        )
+        acknowledge_nag(
+            self.deepgram_secret,
+            {"SMG4": "The Deepgram key is issued and rotated in Deepgram's console; this secret only carries it."},
+        )
         self.functions = PlatformFunctions(
             self,
             "Functions",
             layers=self.layers.all,
             tables=self.data.tables,
             event_bus=self.event_bus.bus,
-            secrets={"jwt": self.jwt_secret, "livekit": self.livekit_secret, "federation": self.federation_secret},
+            secrets={
+                "jwt": self.jwt_secret,
+                "livekit": self.livekit_secret,
+                "federation": self.federation_secret,
+                "deepgram": self.deepgram_secret,
+            },
             environment=config.function_environment(),
             removal_policy=removal_policy,
             data_key=self.data.key,

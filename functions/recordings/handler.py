@@ -1,10 +1,10 @@
-"""Lambda: /api/v1/recordings, admin storage policies and apply-policy (recording control, spec 1.1)."""
+"""Lambda: /api/v1/recordings (with transcripts), admin storage policies and apply-policy (spec 1.1)."""
 
 from agents_meetings.http.app import create_app, lambda_handler
-from agents_meetings.http.routers import recordings
+from agents_meetings.http.routers import recordings, transcripts
 
 app = create_app(
     "recordings",
-    [recordings.router, recordings.admin_policies_router, recordings.admin_recordings_router],
+    [recordings.router, transcripts.router, recordings.admin_policies_router, recordings.admin_recordings_router],
 )
 handler = lambda_handler(app)

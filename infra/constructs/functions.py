@@ -31,6 +31,7 @@ SECRET_ENVIRONMENT = {
     "jwt": "JWT_SECRET_ARN",
     "livekit": "LIVEKIT_API_SECRET_ARN",
     "federation": "FEDERATION_SECRET_ARN",
+    "deepgram": "DEEPGRAM_API_KEY_ARN",
 }
 
 # cdk-nag findings every function has, and why each is accepted.

@@ -229,8 +229,13 @@ def test_jwt_signing_key_is_a_generated_64_character_secret(synth: Synthesized) 
         "AWS::SecretsManager::Secret",
         {"GenerateSecretString": Match.object_like({"PasswordLength": 64, "ExcludePunctuation": True})},
     )
-    # The JWT key, the LiveKit API secret and federated sign-in's secrets.
-    assert len(synth.of_type("AWS::SecretsManager::Secret")) == 3
+    # The JWT key, the LiveKit API secret, federated sign-in's secrets and the Deepgram key.
+    assert len(synth.of_type("AWS::SecretsManager::Secret")) == 4
+
+
+def test_deepgram_key_is_a_secret_for_the_transcription_task(synth: Synthesized) -> None:
+    secrets = synth.of_type("AWS::SecretsManager::Secret")
+    assert any("Deepgram" in str(props.get("Properties", {}).get("Description", "")) for props in secrets.values())
 
 
 # --- layers -----------------------------------------------------------------------------------

@@ -113,6 +113,19 @@ class Settings(BaseSettings):
     livekit_egress_s3_assume_role_arn: str | None = Field(None, alias="LIVEKIT_EGRESS_S3_ASSUME_ROLE_ARN")
     # An egress still not ended this long after its recording stopped is failed by reconcile.
     recording_stop_grace_seconds: int = Field(900, ge=30, alias="RECORDING_STOP_GRACE_SECONDS")
+    # Transcription engines (transcription/engines): "deepgram" or "offline" (faster-whisper with the
+    # packaged Whisper base model). Unset: Deepgram when a key or key ARN is configured, else offline.
+    transcription_engine: Literal["deepgram", "offline"] | None = Field(None, alias="TRANSCRIPTION_ENGINE")
+    deepgram_api_key: SecretStr | None = Field(None, alias="DEEPGRAM_API_KEY")
+    # In the cloud the Deepgram key lives in Secrets Manager; the pipeline function gets its ARN.
+    deepgram_api_key_arn: str | None = Field(None, alias="DEEPGRAM_API_KEY_ARN")
+    deepgram_model: str = Field("nova-3", alias="DEEPGRAM_MODEL")
+    deepgram_url: str = Field("https://api.deepgram.com", alias="DEEPGRAM_URL")
+    deepgram_timeout_seconds: float = Field(300.0, gt=0, le=900, alias="DEEPGRAM_TIMEOUT_SECONDS")
+    deepgram_max_retries: int = Field(2, ge=0, le=10, alias="DEEPGRAM_MAX_RETRIES")
+    # Where the offline model is assembled from its packages (once), and its CPU threads.
+    offline_asr_model_dir: str = Field(".local/models", alias="OFFLINE_ASR_MODEL_DIR")
+    offline_asr_threads: int = Field(2, ge=1, le=64, alias="OFFLINE_ASR_THREADS")
 
     @property
     def transcription_language_list(self) -> list[str]:

@@ -20,6 +20,7 @@ def __getattr__(name: str) -> Any:
             rate_limits,
             recordings,
             sessions,
+            transcripts,
             two_factor,
             users,
         )
@@ -42,5 +43,6 @@ def __getattr__(name: str) -> Any:
             recordings.admin_policies_router,
             recordings.admin_recordings_router,
             recordings.webhook_router,
+            transcripts.router,
         )
     raise AttributeError(name)

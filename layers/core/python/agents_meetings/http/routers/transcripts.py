@@ -1,0 +1,119 @@
+"""GET /api/v1/recordings/{recording_id}/transcripts: a recording's transcripts, for its readers.
+
+Served by the recordings function (its ``/api/v1/recordings/{proxy+}`` route). Whoever may see the
+recording's meeting may read (host, invited participants, admins); anyone else gets 404.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
+
+from agents_meetings.http.dependencies import MeetingServiceDep, publisher
+from agents_meetings.http.errors import error_responses
+from agents_meetings.http.security import CurrentPrincipal
+from agents_meetings.recordings.access import readable_recording
+from agents_meetings.transcription.render import FORMATS
+from agents_meetings.transcription.service import TranscriptionService
+
+router = APIRouter(prefix="/api/v1/recordings", tags=["recordings"])
+
+RecordingId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
+
+
+async def transcription_service(events: Annotated[Any, Depends(publisher)]) -> TranscriptionService:
+    return TranscriptionService(events)
+
+
+TranscriptionServiceDep = Annotated[TranscriptionService, Depends(transcription_service)]
+
+
+class TranscriptSummaryOut(BaseModel):
+    language: str
+    status: str
+    formats: list[str]
+    provider: str | None = None
+    word_count: int | None = None
+    confidence: float | None = None
+    completed_at: str | None = None
+    error_message: str | None = None
+
+
+class TranscriptListOut(BaseModel):
+    recording_id: str
+    items: list[TranscriptSummaryOut]
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "recording_id": "6f1c0d3e-8f0a-4f55-9a6b-2f3d1c2b9e10",
+                    "items": [
+                        {
+                            "language": "en",
+                            "status": "completed",
+                            "formats": ["json", "srt", "txt", "vtt"],
+                            "provider": "deepgram:nova-3",
+                            "word_count": 5120,
+                            "confidence": 0.94,
+                            "completed_at": "2030-01-01T16:05:00Z",
+                            "error_message": None,
+                        }
+                    ],
+                }
+            ]
+        }
+    }
+
+
+@router.get(
+    "/{recording_id}/transcripts",
+    responses={
+        200: {
+            "description": "Without `language`: the transcripts of the recording. With it: the transcript "
+            "in `format` (json: the normalised transcript; txt, srt, vtt: the file).",
+            "content": {
+                "application/json": {},
+                "text/plain": {},
+                "text/vtt": {},
+                "application/x-subrip": {},
+            },
+        },
+        **error_responses(401, 404),
+    },
+    response_model=TranscriptListOut,
+    summary="A recording's transcripts (list, or one language in txt, srt, vtt or json)",
+)
+async def get_transcripts(
+    recording_id: RecordingId,
+    principal: CurrentPrincipal,
+    meetings: MeetingServiceDep,
+    service: TranscriptionServiceDep,
+    language: Annotated[
+        str | None, Query(min_length=2, max_length=16, description="e.g. en, es, hi; omit to list the transcripts")
+    ] = None,
+    fmt: Annotated[str, Query(alias="format", max_length=8, description=f"one of {', '.join(FORMATS)}")] = "json",
+) -> Any:
+    readable_recording(principal.actor, recording_id, meetings)
+    if language is None:
+        return TranscriptListOut(
+            recording_id=recording_id,
+            items=[TranscriptSummaryOut(**item) for item in service.list_transcripts(recording_id)],
+        )
+    transcript = service.get_transcript(recording_id, language, fmt)
+    if fmt == "json":
+        return JSONResponse(content=_json(transcript.content))
+    return Response(
+        content=transcript.content,
+        media_type=transcript.content_type,
+        headers={"Content-Disposition": f'inline; filename="{transcript.filename}"'},
+    )
+
+
+def _json(content: bytes) -> Any:
+    import json
+
+    return json.loads(content)

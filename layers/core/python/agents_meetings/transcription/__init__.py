@@ -1,0 +1,3 @@
+"""Transcription (spec 1.1): one normalised transcript model, its renderings, the speech engines
+behind the SpeechRecognizer port, and the service that turns a recording's audio into stored
+transcripts."""
