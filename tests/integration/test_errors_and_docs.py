@@ -236,7 +236,7 @@ def test_every_protected_route_refuses_missing_revoked_and_deactivated_callers(
         if operation.get("security")
     ]
     # Foundation 23, two-factor 5, change-password 1, rate-limit admin 6.
-    assert len(protected) == 23 + 5 + 1 + 6 + 3, protected  # + sessions: list, end one, end all
+    assert len(protected) == 23 + 5 + 1 + 6 + 3 + 1, protected  # + sessions: list, end one, end all; + transcripts
     for method, path in protected:
         with subtests.test(method=method, path=path):
             assert_error(client.request(method, path), 401, "not_authenticated")

@@ -82,7 +82,7 @@ class TranscriptListOut(BaseModel):
                 "application/x-subrip": {},
             },
         },
-        **error_responses(401, 404),
+        **error_responses(401, 403, 404),
     },
     response_model=TranscriptListOut,
     summary="A recording's transcripts (list, or one language in txt, srt, vtt or json)",
