@@ -235,8 +235,10 @@ def test_every_protected_route_refuses_missing_revoked_and_deactivated_callers(
         for method, operation in operations.items()
         if operation.get("security")
     ]
-    # Foundation 23, two-factor 5, change-password 1, rate-limit admin 6.
-    assert len(protected) == 23 + 5 + 1 + 6 + 3 + 1, protected  # + sessions: list, end one, end all; + transcripts
+    # Foundation 23, two-factor 5 + SMS confirm 1, change-password 1, rate-limit admin 6, sessions 3
+    # (list, end one, end all), recordings 9 (start, stop, details, a meeting's, 4 storage-policy,
+    # apply-policy), transcripts 1. A new route raises the count: it is then checked below.
+    assert len(protected) == 23 + 5 + 1 + 1 + 6 + 3 + 9 + 1, protected
     for method, path in protected:
         with subtests.test(method=method, path=path):
             assert_error(client.request(method, path), 401, "not_authenticated")
@@ -342,6 +344,8 @@ def test_protected_routes_declare_bearer_security(openapi: dict[str, Any]) -> No
     public |= {"/api/v1/auth/password-reset/request", "/api/v1/auth/password-reset/confirm"}
     # The second login step: its credential is the challenge token in the body.
     public |= {"/api/v1/auth/2fa/login", "/api/v1/auth/2fa/sms/send"}
+    # LiveKit's webhooks authenticate by a JWT signed with the API secret over the body's hash.
+    public |= {"/api/v1/webhooks/livekit"}
     # Federated sign-in: the provider (OpenID, SAML IdP, directory) is what authenticates.
     public |= {
         "/api/v1/auth/oauth/{provider}/authorize",
