@@ -236,7 +236,8 @@ def test_every_protected_route_refuses_missing_revoked_and_deactivated_callers(
         if operation.get("security")
     ]
     # Foundation 23, two-factor 5, change-password 1, rate-limit admin 6.
-    assert len(protected) == 23 + 5 + 1 + 6 + 3, protected  # + sessions: list, end one, end all
+    # + sessions: list, end one, end all; + recordings 9 (start, stop, get, a meeting's, 5 admin).
+    assert len(protected) == 23 + 5 + 1 + 6 + 3 + 9, protected
     for method, path in protected:
         with subtests.test(method=method, path=path):
             assert_error(client.request(method, path), 401, "not_authenticated")
@@ -351,6 +352,8 @@ def test_protected_routes_declare_bearer_security(openapi: dict[str, Any]) -> No
         "/api/v1/auth/saml/acs",
         "/api/v1/auth/saml/metadata",  # public by nature: the IdP's administrator downloads it
     }
+    # LiveKit's webhooks: the JWT signed with the API secret over the body's hash is the credential.
+    public |= {"/api/v1/webhooks/livekit"}
     for path, method, operation in _operations(openapi):
         assert bool(operation.get("security")) == (path not in public), f"{method.upper()} {path}"
 

@@ -298,7 +298,7 @@ async def stop_recording(body: StopIn, principal: CurrentPrincipal, service: Rec
 @router.get(
     "/{recording_id}",
     response_model=RecordingOut,
-    responses=error_responses(401, 404),
+    responses=error_responses(401, 403, 404),
     summary="A recording: status, tracks, thumbnail, preview and signed download URLs",
 )
 async def get_recording(recording_id: Id, principal: CurrentPrincipal, service: RecordingServiceDep) -> RecordingOut:
@@ -308,7 +308,7 @@ async def get_recording(recording_id: Id, principal: CurrentPrincipal, service: 
 @meeting_recordings_router.get(
     "/{meeting_id}/recordings",
     response_model=PageOut[RecordingOut],
-    responses=error_responses(401, 404, 422),
+    responses=error_responses(401, 403, 404, 422),
     summary="A meeting's recordings, newest first",
 )
 async def list_meeting_recordings(
