@@ -102,6 +102,13 @@ class Settings(BaseSettings):
     default_retention_days: int = Field(90, ge=0, alias="DEFAULT_RETENTION_DAYS")
     auto_delete_enabled: bool = Field(False, alias="AUTO_DELETE_ENABLED")
 
+    # Recording post-processing (media/, recordings/pipeline.py): ffmpeg and ffprobe (unset: PATH,
+    # then imageio-ffmpeg), the length of a parallel transcode segment, and the scratch directory.
+    ffmpeg_path: str | None = Field(None, alias="FFMPEG_PATH")
+    ffprobe_path: str | None = Field(None, alias="FFPROBE_PATH")
+    recording_segment_seconds: int = Field(300, ge=10, le=3600, alias="RECORDING_SEGMENT_SECONDS")
+    pipeline_work_dir: str | None = Field(None, alias="PIPELINE_WORK_DIR")
+
     @property
     def transcription_language_list(self) -> list[str]:
         return [code.strip() for code in self.transcription_languages.split(",") if code.strip()]
