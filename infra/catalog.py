@@ -85,11 +85,35 @@ class ScheduleDecl:
 
 
 @dataclass(frozen=True)
+class ObjectCreatedTrigger:
+    """Starts a state machine when an object is created in the recordings bucket under ``prefix``
+    with ``suffix`` (S3 -> EventBridge "Object Created" on the default bus; the event is the input)."""
+
+    prefix: str
+    suffix: str
+
+    def pattern(self, bucket_name: str, *, wildcard: bool = True) -> dict[str, object]:
+        """The EventBridge pattern. A list of filters on one field is an OR, so prefix AND suffix is
+        one ``wildcard``; moto lacks wildcard, so the local runtime matches the suffix and checks
+        the rest with ``matches``."""
+        key_filter = {"wildcard": f"{self.prefix}*{self.suffix}"} if wildcard else {"suffix": self.suffix}
+        return {
+            "source": ["aws.s3"],
+            "detail-type": ["Object Created"],
+            "detail": {"bucket": {"name": [bucket_name]}, "object": {"key": [key_filter]}},
+        }
+
+    def matches(self, key: str) -> bool:
+        return key.startswith(self.prefix) and key.endswith(self.suffix)
+
+
+@dataclass(frozen=True)
 class StateMachineDecl:
     name: str
     definition_file: str  # under statemachines/
     # ${Placeholder} in the ASL -> function name whose ARN replaces it.
     functions: dict[str, str] = field(default_factory=dict)
+    trigger: ObjectCreatedTrigger | None = None
 
 
 USER_TABLES = ("users", "user-emails", "audit-logs", "revoked-tokens", "sessions")
@@ -178,6 +202,19 @@ FUNCTIONS: tuple[FunctionDecl, ...] = (
         publishes_events=True,
         description="Re-publishes domain events EventBridge refused",
     ),
+    # Recording post-processing (issue 4): every task of statemachines/recording-pipeline.asl.json.
+    # Runs ffmpeg, so it ships as a container image (infra/constructs/pipeline.py, README).
+    FunctionDecl(
+        name="recording-pipeline",
+        folder="pipeline",
+        kind="pipeline",
+        memory_mb=3008,
+        timeout_seconds=900,
+        tables=("recording-jobs", "transcription-jobs", "storage-policies"),
+        read_tables=("meetings", "recording-tracks"),
+        publishes_events=True,
+        description="Recording post-processing tasks: probe, thumbnail, preview, remux/transcode, audio, transcripts",
+    ),
 )
 
 EVENT_RULES: tuple[EventRuleDecl, ...] = (
@@ -193,8 +230,15 @@ SCHEDULES: tuple[ScheduleDecl, ...] = (
     ScheduleDecl(name="outbox-redrive", expression="rate(5 minutes)", target="outbox-redrive"),
 )
 
-# Filled by later issues (recording pipeline, data export); the mechanism is proven in tests.
-STATE_MACHINES: tuple[StateMachineDecl, ...] = ()
+STATE_MACHINES: tuple[StateMachineDecl, ...] = (
+    StateMachineDecl(
+        name="recording-pipeline",
+        definition_file="recording-pipeline.asl.json",
+        functions={"PipelineFunctionArn": "recording-pipeline"},
+        # Egress writes the manifest last, when every track's file is in the bucket (issue 4 contract).
+        trigger=ObjectCreatedTrigger(prefix="recordings/", suffix="/manifest.json"),
+    ),
+)
 
 
 def function(name: str) -> FunctionDecl:

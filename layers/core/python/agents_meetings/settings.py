@@ -106,7 +106,7 @@ class Settings(BaseSettings):
     # then imageio-ffmpeg), the length of a parallel transcode segment, and the scratch directory.
     ffmpeg_path: str | None = Field(None, alias="FFMPEG_PATH")
     ffprobe_path: str | None = Field(None, alias="FFPROBE_PATH")
-    recording_segment_seconds: int = Field(300, ge=10, le=3600, alias="RECORDING_SEGMENT_SECONDS")
+    recording_segment_seconds: int = Field(300, ge=2, le=3600, alias="RECORDING_SEGMENT_SECONDS")
     pipeline_work_dir: str | None = Field(None, alias="PIPELINE_WORK_DIR")
 
     @property
