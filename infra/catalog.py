@@ -17,6 +17,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = REPO_ROOT / "functions"
 STATEMACHINES_DIR = REPO_ROOT / "statemachines"
 CORE_LAYER_DIR = REPO_ROOT / "layers" / "core"
+IMAGES_DIR = REPO_ROOT / "infra" / "images"
 
 FunctionKind = Literal["api", "worker", "job", "pipeline"]
 # Secrets a function may read; each becomes <NAME>_ARN in its environment and a read grant.
@@ -46,6 +47,10 @@ class FunctionDecl:
     sends_sms: bool = False
     # Sends email through Amazon SES (password reset links): ses:SendEmail/SendRawEmail as EMAIL_FROM.
     sends_email: bool = False
+    # Ships as a Lambda container image built from this Dockerfile (under infra/images/) instead of a
+    # zip with the shared layers: for system binaries (ffmpeg) beyond the layers' size limit.
+    container_image: str | None = None
+    ephemeral_storage_mb: int = 512
     description: str = ""
 
     @property
@@ -210,6 +215,9 @@ FUNCTIONS: tuple[FunctionDecl, ...] = (
         kind="pipeline",
         memory_mb=3008,
         timeout_seconds=900,
+        container_image="pipeline/Dockerfile",
+        # Room for a 3-hour composite and its web copy side by side.
+        ephemeral_storage_mb=10240,
         tables=("recording-jobs", "transcription-jobs", "storage-policies"),
         read_tables=("meetings", "recording-tracks"),
         publishes_events=True,

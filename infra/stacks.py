@@ -22,6 +22,7 @@ from infra.constructs.data import DataTables
 from infra.constructs.events import EventRouting, PlatformEventBus
 from infra.constructs.functions import PlatformFunctions
 from infra.constructs.layers import SharedLayers
+from infra.constructs.pipeline import PipelineStateMachines
 from infra.constructs.waf import ApiFirewall
 
 # Stages a deployment may name; "local" and "test" are the embedded runtime's, never deployed.
@@ -213,6 +214,16 @@ class PlatformStack(Stack):
         )
 
         self.firewall = ApiFirewall(self, "Firewall", stage=self.api.rest_api.deployment_stage)
+        # Recording post-processing (issue 4): state machines from the catalogue, started by objects in
+        # the recordings bucket (recording control's bucket when present, else a stand-in).
+        self.pipeline = PipelineStateMachines(
+            self,
+            "Pipeline",
+            functions=self.functions.functions,
+            removal_policy=removal_policy,
+            bucket=getattr(self, "recordings_bucket", None),
+        )
+        self.recordings_bucket = self.pipeline.bucket
 
         CfnOutput(self, "ApiUrl", value=self.api.rest_api.url, description="Base URL of the REST API stage")
         CfnOutput(self, "EventBusName", value=self.event_bus.bus.event_bus_name)
