@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench import api_overhead, cold_start, rate_limit
+from bench import api_overhead, cold_start, rate_limit, recording_pipeline
 from bench.timing import sample_count
 
 
@@ -22,6 +22,12 @@ def main(argv: list[str] | None = None) -> int:
         default=cold_start.DEFAULT_RUNS,
         help="cold_start: timed starts per function (median)",
     )
+    parser.add_argument(
+        "--recording-minutes",
+        type=float,
+        default=recording_pipeline.DEFAULT_MINUTES,
+        help="recording_pipeline: length of the synthetic recording",
+    )
     args = parser.parse_args(argv)
 
     summaries = [api_overhead.run(iterations=args.iterations)]
@@ -31,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     result = cold_start.measure(runs=args.runs)
     summaries.append(cold_start.report(result))
+    print()
+    summaries.append(recording_pipeline.run(minutes=args.recording_minutes))
 
     print()
     print("summary")
