@@ -24,10 +24,15 @@ $(STAMP): pyproject.toml
 dev: setup
 	$(BIN)/python -m infra.local
 
-## System tools tests run for real: OpenLDAP slapd (directory sign-in). Installed only where missing.
+## System tools tests run for real: OpenLDAP slapd (directory sign-in), ffmpeg and espeak-ng (recordings). Installed only where missing.
 test-tools:
 	@test -x /usr/sbin/slapd || command -v slapd >/dev/null 2>&1 || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slapd ldap-utils >/dev/null)
+	@# Recording post-processing: ffmpeg/ffprobe (media/), espeak-ng (synthetic speech in test recordings).
+	@command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg >/dev/null)
+	@command -v espeak-ng >/dev/null 2>&1 || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng >/dev/null)
 
 ## Every test: lint, types, unit, integration, infra (CDK), e2e (the local runtime over HTTP).
 test: setup test-tools lint typecheck

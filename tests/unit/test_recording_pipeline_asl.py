@@ -70,3 +70,22 @@ def test_permanent_errors_are_not_retried() -> None:
     claim = ASL["States"]["Claim"]["Retry"][0]
     assert claim["MaxAttempts"] == 0
     assert {"ManifestInvalid", "RawFileMissing", "UnreadableMedia"} <= set(claim["ErrorEquals"])
+
+
+def test_the_sample_s3_event_matches_the_trigger_and_names_a_recording() -> None:
+    from agents_meetings.recordings.pipeline import recording_id_from_key
+
+    from infra.catalog import REPO_ROOT
+
+    event = json.loads((REPO_ROOT / "events" / "s3-object-created-manifest.json").read_text())
+    assert DECL.trigger is not None
+    pattern = DECL.trigger.pattern(event["detail"]["bucket"]["name"])
+    assert event["source"] in pattern["source"] and event["detail-type"] in pattern["detail-type"]  # type: ignore[operator]
+    key = event["detail"]["object"]["key"]
+    assert DECL.trigger.matches(key)
+    assert not DECL.trigger.matches("recordings/x/raw/track.mp4")
+    assert not DECL.trigger.matches("exports/x/manifest.json")
+    assert recording_id_from_key(key) == "0f8e2c1a-3b4d-4e5f-8a9b-1c2d3e4f5a6b"
+    # The paths the ASL reads from its input exist in the event.
+    claim = ASL["States"]["Claim"]["Parameters"]
+    assert (claim["bucket.$"], claim["key.$"]) == ("$.detail.bucket.name", "$.detail.object.key")
