@@ -119,6 +119,7 @@ def harness() -> Iterator[Harness]:
             aws.stop()
     reset_settings()
     reset_object_stores()
+    bind_tables()
 
 
 @pytest.fixture(autouse=True)

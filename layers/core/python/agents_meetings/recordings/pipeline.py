@@ -428,7 +428,12 @@ class RecordingPipeline:
             )
             result = self._web_output(recording_id, output_format, joined)
         for item in segments:
-            self.store.delete(item["key"])
+            # The web file is stored: a segment left behind is waste, not a failure (a retry of this
+            # task must not find its inputs half deleted and fail the recording).
+            try:
+                self.store.delete(item["key"])
+            except Exception:  # noqa: BLE001 - logged; the output is already safe
+                logger.warning("intermediate segment not deleted", extra={"key": item["key"]})
         return result
 
     def extract_audio(self, event: dict[str, Any]) -> dict[str, Any]:
