@@ -19,7 +19,8 @@ from infra.local.runtime import free_port
 from tests.e2e.conftest import RunningPlatform, start_platform, wait_for
 from tests.recording_media import SECONDS, recording_media, stage_recording
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+# Starting the platform and processing take a few minutes on a loaded 2-core machine.
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(900)]
 __all__ = ["recording_media"]
 
 

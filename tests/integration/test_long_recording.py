@@ -11,7 +11,7 @@ from agents_meetings.media import extract_speech_audio, is_web_ready, probe, rem
 from agents_meetings.media.segments import plan_segments
 from agents_meetings.media.tools import discover
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(900)]
 
 THREE_HOURS = 3 * 3600
 

@@ -31,7 +31,7 @@ from infra.local.provision import Provisioner
 from infra.local.runtime import free_port
 from tests.recording_media import SECONDS, recording_media, stage_recording
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(900)]
 __all__ = ["recording_media"]
 
 
