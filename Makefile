@@ -24,11 +24,12 @@ $(STAMP): pyproject.toml
 dev: setup
 	$(BIN)/python -m infra.local
 
-## System tools tests run for real: OpenLDAP slapd (directory sign-in). Installed only where missing.
+## System tools tests run for real: OpenLDAP slapd (directory sign-in), ffmpeg and espeak-ng (recordings). Installed only where missing.
 test-tools:
 	@test -x /usr/sbin/slapd || command -v slapd >/dev/null 2>&1 || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slapd ldap-utils >/dev/null)
-	@command -v ffmpeg >/dev/null 2>&1 && command -v espeak-ng >/dev/null 2>&1 && command -v sox >/dev/null 2>&1 || \
+	@command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 && command -v espeak-ng >/dev/null 2>&1 && \
+		command -v sox >/dev/null 2>&1 || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg espeak-ng sox >/dev/null)
 
 ## Every test: lint, types, unit, integration, infra (CDK), e2e (the local runtime over HTTP).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench import api_overhead, cold_start, rate_limit, transcription_accuracy
+from bench import api_overhead, cold_start, rate_limit, recording_pipeline, transcription_accuracy
 from bench.timing import sample_count
 
 
@@ -22,6 +22,12 @@ def main(argv: list[str] | None = None) -> int:
         default=cold_start.DEFAULT_RUNS,
         help="cold_start: timed starts per function (median)",
     )
+    parser.add_argument(
+        "--recording-minutes",
+        type=float,
+        default=recording_pipeline.DEFAULT_MINUTES,
+        help="recording_pipeline: length of the synthetic recording",
+    )
     args = parser.parse_args(argv)
 
     summaries = [api_overhead.run(iterations=args.iterations)]
@@ -33,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     summaries.append(cold_start.report(result))
     print()
     summaries.append(transcription_accuracy.report(transcription_accuracy.measure()))
+    summaries.append(recording_pipeline.run(minutes=args.recording_minutes))
 
     print()
     print("summary")

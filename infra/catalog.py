@@ -17,6 +17,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = REPO_ROOT / "functions"
 STATEMACHINES_DIR = REPO_ROOT / "statemachines"
 CORE_LAYER_DIR = REPO_ROOT / "layers" / "core"
+IMAGES_DIR = REPO_ROOT / "infra" / "images"
 
 FunctionKind = Literal["api", "worker", "job", "pipeline"]
 # Secrets a function may read; each becomes <NAME>_ARN in its environment and a read grant.
@@ -46,6 +47,10 @@ class FunctionDecl:
     sends_sms: bool = False
     # Sends email through Amazon SES (password reset links): ses:SendEmail/SendRawEmail as EMAIL_FROM.
     sends_email: bool = False
+    # Ships as a Lambda container image built from this Dockerfile (under infra/images/) instead of a
+    # zip with the shared layers: for system binaries (ffmpeg) beyond the layers' size limit.
+    container_image: str | None = None
+    ephemeral_storage_mb: int = 512
     description: str = ""
     # Reads and writes the recordings bucket (S3_BUCKET_NAME in its environment, grants in CDK).
     uses_recordings_bucket: bool = False
@@ -87,11 +92,35 @@ class ScheduleDecl:
 
 
 @dataclass(frozen=True)
+class ObjectCreatedTrigger:
+    """Starts a state machine when an object is created in the recordings bucket under ``prefix``
+    with ``suffix`` (S3 -> EventBridge "Object Created" on the default bus; the event is the input)."""
+
+    prefix: str
+    suffix: str
+
+    def pattern(self, bucket_name: str, *, wildcard: bool = True) -> dict[str, object]:
+        """The EventBridge pattern. A list of filters on one field is an OR, so prefix AND suffix is
+        one ``wildcard``; moto lacks wildcard, so the local runtime matches the suffix and checks
+        the rest with ``matches``."""
+        key_filter = {"wildcard": f"{self.prefix}*{self.suffix}"} if wildcard else {"suffix": self.suffix}
+        return {
+            "source": ["aws.s3"],
+            "detail-type": ["Object Created"],
+            "detail": {"bucket": {"name": [bucket_name]}, "object": {"key": [key_filter]}},
+        }
+
+    def matches(self, key: str) -> bool:
+        return key.startswith(self.prefix) and key.endswith(self.suffix)
+
+
+@dataclass(frozen=True)
 class StateMachineDecl:
     name: str
     definition_file: str  # under statemachines/
     # ${Placeholder} in the ASL -> function name whose ARN replaces it.
     functions: dict[str, str] = field(default_factory=dict)
+    trigger: ObjectCreatedTrigger | None = None
 
 
 USER_TABLES = ("users", "user-emails", "audit-logs", "revoked-tokens", "sessions")
@@ -179,6 +208,24 @@ FUNCTIONS: tuple[FunctionDecl, ...] = (
         tables=("event-outbox",),
         publishes_events=True,
         description="Re-publishes domain events EventBridge refused",
+    ),
+    # Recording post-processing (issue 4): every task of statemachines/recording-pipeline.asl.json.
+    # Runs ffmpeg, so it ships as a container image (infra/constructs/pipeline.py, README).
+    FunctionDecl(
+        name="recording-pipeline",
+        folder="pipeline",
+        kind="pipeline",
+        memory_mb=3008,
+        timeout_seconds=900,
+        container_image="pipeline/Dockerfile",
+        # Room for a 3-hour composite and its web copy side by side.
+        ephemeral_storage_mb=10240,
+        tables=("recording-jobs", "transcription-jobs", "storage-policies"),
+        read_tables=("meetings", "recording-tracks"),
+        publishes_events=True,
+        # The Deepgram API key (transcription in the cloud).
+        secrets=("deepgram",),
+        description="Recording post-processing tasks: probe, thumbnail, preview, remux/transcode, audio, transcripts",
     ),
 )
 
@@ -269,8 +316,15 @@ SCHEDULES += (
     ScheduleDecl(name="recordings-retention", expression="rate(1 day)", target="recordings-retention"),
 )
 
-# Filled by later issues (recording pipeline, data export); the mechanism is proven in tests.
-STATE_MACHINES: tuple[StateMachineDecl, ...] = ()
+STATE_MACHINES: tuple[StateMachineDecl, ...] = (
+    StateMachineDecl(
+        name="recording-pipeline",
+        definition_file="recording-pipeline.asl.json",
+        functions={"PipelineFunctionArn": "recording-pipeline"},
+        # Egress writes the manifest last, when every track's file is in the bucket (issue 4 contract).
+        trigger=ObjectCreatedTrigger(prefix="recordings/", suffix="/manifest.json"),
+    ),
+)
 
 
 def function(name: str) -> FunctionDecl:

@@ -22,6 +22,7 @@ from infra.constructs.data import DataTables
 from infra.constructs.events import EventRouting, PlatformEventBus
 from infra.constructs.functions import PlatformFunctions
 from infra.constructs.layers import SharedLayers
+from infra.constructs.pipeline import PipelineStateMachines
 from infra.constructs.storage import RecordingsBucket
 from infra.constructs.waf import ApiFirewall
 
@@ -236,6 +237,15 @@ class PlatformStack(Stack):
         )
 
         self.firewall = ApiFirewall(self, "Firewall", stage=self.api.rest_api.deployment_stage)
+        # Recording post-processing (issue 4): state machines from the catalogue, started by objects in
+        # the recordings bucket.
+        self.pipeline = PipelineStateMachines(
+            self,
+            "Pipeline",
+            functions=self.functions.functions,
+            removal_policy=removal_policy,
+            bucket=self.recordings_bucket,
+        )
 
         CfnOutput(self, "ApiUrl", value=self.api.rest_api.url, description="Base URL of the REST API stage")
         CfnOutput(self, "EventBusName", value=self.event_bus.bus.event_bus_name)

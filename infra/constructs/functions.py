@@ -23,6 +23,7 @@ from constructs import Construct
 
 from infra.catalog import FUNCTIONS, FunctionDecl
 from infra.constructs import acknowledge_nag, pascal_case
+from infra.constructs.images import container_image_function
 from infra.constructs.layers import ARCHITECTURE, ASSET_EXCLUDES, RUNTIME
 
 METRICS_NAMESPACE = "AgentsMeetings"
@@ -130,6 +131,8 @@ class PlatformFunctions(Construct):
             retention=logs.RetentionDays.ONE_MONTH,
             removal_policy=removal_policy,
         )
+        if decl.container_image is not None:
+            return container_image_function(self, decl, environment, log_group)
         return lambda_.Function(
             self,
             construct_id,

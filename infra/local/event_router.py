@@ -4,8 +4,10 @@ and runs scheduled jobs at their declared rate."""
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import threading
+import uuid
 from typing import Any
 
 import boto3
@@ -13,7 +15,7 @@ from agents_meetings.observability import logger
 
 from infra.catalog import SCHEDULES, ScheduleDecl
 from infra.local.functions import FunctionRegistry
-from infra.local.provision import RuleQueue
+from infra.local.provision import MachineTrigger, RuleQueue
 
 _RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
@@ -54,9 +56,12 @@ class EventRouter:
         endpoint_url: str,
         region: str,
         schedules: tuple[ScheduleDecl, ...] = SCHEDULES,
+        triggers: tuple[MachineTrigger, ...] | list[MachineTrigger] = (),
     ):
         self.registry = registry
         self.queues = queues
+        self.triggers = tuple(triggers)
+        self.states = boto3.client("stepfunctions", region_name=region, endpoint_url=endpoint_url)
         self.region = region
         self.schedules = schedules
         self.sqs = boto3.client("sqs", region_name=region, endpoint_url=endpoint_url)
@@ -68,6 +73,8 @@ class EventRouter:
             self._spawn(f"poll-{queue.rule.name}", self._poll, queue)
         for schedule in self.schedules:
             self._spawn(f"schedule-{schedule.name}", self._tick, schedule)
+        for trigger in self.triggers:
+            self._spawn(f"start-{trigger.machine.name}", self._poll_trigger, trigger)
 
     def stop(self) -> None:
         self._stop.set()
@@ -127,3 +134,38 @@ class EventRouter:
                 )
             except Exception:  # noqa: BLE001
                 logger.exception("scheduled job failed", extra={"schedule": schedule.name})
+
+    # --- state machines started by S3 objects ----------------------------------------------
+
+    def start_executions_once(self, trigger: MachineTrigger, wait_seconds: int = 0) -> list[str]:
+        """Start the machine for each matching Object Created event queued; returns execution ARNs.
+
+        As EventBridge does in the cloud, the S3 event is the execution's input. A message is
+        deleted only once its execution started (a failed start is redelivered, then dead-lettered).
+        """
+        received = self.sqs.receive_message(
+            QueueUrl=trigger.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds
+        ).get("Messages", [])
+        started = []
+        for message in received:
+            event = json.loads(message["Body"])
+            key = str(event.get("detail", {}).get("object", {}).get("key", ""))
+            if trigger.machine.trigger is not None and trigger.machine.trigger.matches(key):
+                # moto names an unnamed execution "None"; AWS would generate a name: so do we.
+                name = f"{re.sub(r'[^A-Za-z0-9_-]', '-', key)[-40:]}-{uuid.uuid4().hex[:16]}"
+                arn = self.states.start_execution(
+                    stateMachineArn=trigger.state_machine_arn, name=name, input=json.dumps(event)
+                )["executionArn"]
+                started.append(str(arn))
+                logger.info("state machine started", extra={"machine": trigger.machine.name, "key": key})
+            self.sqs.delete_message(QueueUrl=trigger.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return started
+
+    def _poll_trigger(self, trigger: MachineTrigger) -> None:
+        while not self._stop.is_set():
+            try:
+                if not self.start_executions_once(trigger, wait_seconds=1):
+                    self._stop.wait(0.05)
+            except Exception:  # noqa: BLE001 - keep polling through a transient failure
+                logger.exception("state machine start failed", extra={"machine": trigger.machine.name})
+                self._stop.wait(1)

@@ -21,6 +21,16 @@ LAMBDA_ROLE = f"arn:aws:iam::{ACCOUNT_ID}:role/agents-meetings-local-lambda"
 
 
 @dataclass(frozen=True)
+class MachineTrigger:
+    """Local delivery of a state machine's trigger: default-bus rule -> queue -> start_execution."""
+
+    machine: StateMachineDecl
+    state_machine_arn: str
+    queue_url: str
+    dlq_url: str
+
+
+@dataclass(frozen=True)
 class RuleQueue:
     rule: EventRuleDecl
     queue_url: str
@@ -51,6 +61,9 @@ class Provisioner:
         self.iam = boto3.client("iam", **kwargs)
         self.kms = boto3.client("kms", **kwargs)
         self.ses = boto3.client("ses", **kwargs)
+        self.s3 = boto3.client("s3", **kwargs)
+        # State machines started by S3 objects (filled by provision; see machine_trigger).
+        self.triggers: list[MachineTrigger] = []
 
     def provision(self) -> list[RuleQueue]:
         create_tables(self.settings)
@@ -62,17 +75,53 @@ class Provisioner:
         for decl in FUNCTIONS:
             self.function(decl.name)
         for machine in STATE_MACHINES:
-            self.state_machine(machine)
+            arn = self.state_machine(machine)
+            if machine.trigger is not None:
+                self.triggers.append(self.machine_trigger(machine, arn))
         return queues
 
-    def recordings_bucket(self) -> None:
-        """The recordings bucket, sending its object events to EventBridge (as CDK configures it)."""
-        s3 = boto3.client("s3", region_name=self.settings.aws_region, endpoint_url=self.settings.aws_endpoint_url)
+    def recordings_bucket(self) -> str:
+        """The recordings bucket (S3_BUCKET_NAME), created if missing."""
         bucket = self.settings.s3_bucket_name
-        with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists):
-            s3.create_bucket(Bucket=bucket)
-        s3.put_bucket_notification_configuration(
-            Bucket=bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
+        existing = {item["Name"] for item in self.s3.list_buckets().get("Buckets", [])}
+        if bucket not in existing:
+            self.s3.create_bucket(Bucket=bucket)
+        return bucket
+
+    def machine_trigger(self, machine: StateMachineDecl, state_machine_arn: str) -> MachineTrigger:
+        """S3 Object Created -> default bus -> rule -> queue (-> DLQ), polled by the event router, which
+        starts the execution: moto's EventBridge cannot target Step Functions itself."""
+        assert machine.trigger is not None
+        bucket = self.recordings_bucket()
+        name = f"agents-meetings-start-{machine.name}"
+        dlq_url = self.sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+        dlq_arn = self.sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        queue_url = self.sqs.create_queue(
+            QueueName=name,
+            Attributes={
+                "VisibilityTimeout": "30",
+                "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"}),
+            },
+        )["QueueUrl"]
+        queue_arn = self.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        self.events.put_rule(
+            Name=f"start-{machine.name}", EventPattern=json.dumps(machine.trigger.pattern(bucket, wildcard=False))
+        )
+        self.events.put_targets(Rule=f"start-{machine.name}", Targets=[{"Id": "queue", "Arn": queue_arn}])
+        return MachineTrigger(machine, state_machine_arn, queue_url, dlq_url)
+
+    def enable_object_events(self) -> None:
+        """Turn on the recordings bucket's EventBridge notifications. Called after persisted data is
+        replayed, so replayed objects do not start their state machines a second time."""
+        if not self.triggers:
+            return
+        bucket = self.recordings_bucket()
+        current = self.s3.get_bucket_notification_configuration(Bucket=bucket)
+        current.pop("ResponseMetadata", None)
+        self.s3.put_bucket_notification_configuration(
+            Bucket=bucket, NotificationConfiguration={**current, "EventBridgeConfiguration": {}}
         )
 
     def email_sender(self) -> None:

@@ -122,11 +122,15 @@ class LocalPlatform:
         self.registry = FunctionRegistry()
         self.aws = EmbeddedAws(self.config.aws_port, self.config.data_dir, self.registry)
         self.aws.start()
-        queues = Provisioner(settings, self.aws.url).provision()
+        provisioner = Provisioner(settings, self.aws.url)
+        queues = provisioner.provision()
         self.aws.keep_data_key(settings.data_key_id, ACCOUNT_ID, settings.aws_region)
         self.replayed = self.aws.restore()
+        provisioner.enable_object_events()
         self._seed_admin()
-        self.router = EventRouter(self.registry, queues, self.aws.url, settings.aws_region)
+        self.router = EventRouter(
+            self.registry, queues, self.aws.url, settings.aws_region, triggers=provisioner.triggers
+        )
         self.router.start()
         self.gateway = LocalApiGateway(self.registry)
         for decl in FUNCTIONS:  # warm every container now, so the first request is not a cold start

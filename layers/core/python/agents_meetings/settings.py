@@ -126,6 +126,12 @@ class Settings(BaseSettings):
     # Where the offline model is assembled from its packages (once), and its CPU threads.
     offline_asr_model_dir: str = Field(".local/models", alias="OFFLINE_ASR_MODEL_DIR")
     offline_asr_threads: int = Field(2, ge=1, le=64, alias="OFFLINE_ASR_THREADS")
+    # Recording post-processing (media/, recordings/pipeline.py): ffmpeg and ffprobe (unset: PATH,
+    # then imageio-ffmpeg), the length of a parallel transcode segment, and the scratch directory.
+    ffmpeg_path: str | None = Field(None, alias="FFMPEG_PATH")
+    ffprobe_path: str | None = Field(None, alias="FFPROBE_PATH")
+    recording_segment_seconds: int = Field(300, ge=2, le=3600, alias="RECORDING_SEGMENT_SECONDS")
+    pipeline_work_dir: str | None = Field(None, alias="PIPELINE_WORK_DIR")
 
     @property
     def transcription_language_list(self) -> list[str]:
