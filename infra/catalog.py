@@ -225,6 +225,8 @@ FUNCTIONS: tuple[FunctionDecl, ...] = (
         publishes_events=True,
         # The Deepgram API key (transcription in the cloud).
         secrets=("deepgram",),
+        # Reads egress's files and writes the outputs beside them (segments are deleted once joined).
+        uses_recordings_bucket=True,
         description="Recording post-processing tasks: probe, thumbnail, preview, remux/transcode, audio, transcripts",
     ),
 )

@@ -64,23 +64,6 @@ class PipelineStateMachines(Construct):
         )
         for fn in used.values():
             fn.grant_invoke(machine)
-            # The tasks read egress's files and write the outputs beside them.
-            self.bucket.grant_read_write(fn)
-            self.bucket.grant_delete(fn)
-            fn.add_environment("S3_BUCKET_NAME", self.bucket.bucket_name)
-            acknowledge_nag(
-                fn,
-                {
-                    "IAM5[Action::s3:GetObject*]": "CDK's read grant on the recordings bucket (objects, versions).",
-                    "IAM5[Action::s3:GetBucket*]": "CDK's read grant on the recordings bucket.",
-                    "IAM5[Action::s3:List*]": "Listing a recording's prefixes (outputs, segments) in the bucket.",
-                    "IAM5[Action::s3:DeleteObject*]": "Intermediate transcode segments are deleted once joined.",
-                    "IAM5[Action::s3:Abort*]": "Aborting failed multipart uploads of large recordings.",
-                    f"IAM5[Resource::<{Stack.of(self).get_logical_id(self.bucket.node.default_child)}.Arn>/*]"  # type: ignore[arg-type]
-                    if isinstance(self.bucket, s3.Bucket)
-                    else "IAM5[Resource::*]": "Recording files are objects of the one recordings bucket.",
-                },
-            )
         acknowledge_nag(
             machine,
             {
