@@ -14,10 +14,12 @@ def __getattr__(name: str) -> Any:
         from agents_meetings.http.routers import (
             auth,
             health,
+            materials,
             meetings,
             oauth,
             passwords,
             rate_limits,
+            search,
             sessions,
             two_factor,
             users,
@@ -36,5 +38,8 @@ def __getattr__(name: str) -> Any:
             users.admin_router,
             meetings.router,
             rate_limits.router,
+            search.router,
+            search.admin_router,
+            materials.router,
         )
     raise AttributeError(name)
