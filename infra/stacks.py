@@ -22,6 +22,7 @@ from infra.constructs.data import DataTables
 from infra.constructs.events import EventRouting, PlatformEventBus
 from infra.constructs.functions import PlatformFunctions
 from infra.constructs.layers import SharedLayers
+from infra.constructs.search import SearchInfrastructure
 from infra.constructs.waf import ApiFirewall
 
 # Stages a deployment may name; "local" and "test" are the embedded runtime's, never deployed.
@@ -213,6 +214,15 @@ class PlatformStack(Stack):
         )
 
         self.firewall = ApiFirewall(self, "Firewall", stage=self.api.rest_api.deployment_stage)
+        self.search = SearchInfrastructure(
+            self,
+            "Search",
+            functions=self.functions.functions,
+            removal_policy=removal_policy,
+            domain_name=f"agents-meetings-{config.stage}",
+        )
+        CfnOutput(self, "SearchEndpoint", value=f"https://{self.search.domain.domain_endpoint}")
+        CfnOutput(self, "MaterialsBucketName", value=self.search.materials_bucket.bucket_name)
 
         CfnOutput(self, "ApiUrl", value=self.api.rest_api.url, description="Base URL of the REST API stage")
         CfnOutput(self, "EventBusName", value=self.event_bus.bus.event_bus_name)

@@ -144,6 +144,24 @@ def test_every_declared_function_is_deployed_as_declared(synth: Synthesized, dec
         **({"LIVEKIT_API_KEY": config.livekit_api_key} if config.livekit_api_key else {}),
         **({"EMAIL_FROM": config.email_from} if config.email_from else {}),
         **({"PUBLIC_APP_URL": config.public_app_url} if config.public_app_url else {}),
+        **(
+            {
+                "SEARCH_BACKEND": "opensearch",
+                "OPENSEARCH_URL": {
+                    "Fn::Join": [
+                        "",
+                        ["https://", {"Fn::GetAtt": [synth.logical_id(synth.stack.search.domain), "DomainEndpoint"]}],
+                    ]
+                },
+            }
+            if decl.searches
+            else {}
+        ),
+        **(
+            {"MATERIALS_BUCKET_NAME": {"Ref": synth.logical_id(synth.stack.search.materials_bucket)}}
+            if decl.materials_bucket
+            else {}
+        ),
     }
     log_group_id = props["LoggingConfig"]["LogGroup"]["Ref"]
     assert synth.resources[log_group_id]["Properties"]["RetentionInDays"] == 30
@@ -502,3 +520,65 @@ def test_federation_context_reaches_the_functions_only_when_set() -> None:
     assert environment["LDAP_URL"] == "ldaps://dc.corp.example.com"
     assert environment["OAUTH_GOOGLE_CLIENT_ID"] == "client-1"
     assert not any("SECRET" in name or "PASSWORD" in name for name in environment)  # secrets never in env
+
+
+# --- search & discovery (spec 1.3) --------------------------------------------------------------
+
+
+def test_search_domain_is_encrypted_https_only_and_open_to_the_search_roles_alone(synth: Synthesized) -> None:
+    _, domain = synth.one("AWS::OpenSearchService::Domain", lambda res: True)
+    props = domain["Properties"]
+    assert props["EncryptionAtRestOptions"] == {"Enabled": True}
+    assert props["NodeToNodeEncryptionOptions"] == {"Enabled": True}
+    assert props["DomainEndpointOptions"]["EnforceHTTPS"] is True
+    assert props["DomainEndpointOptions"]["TLSSecurityPolicy"] == "Policy-Min-TLS-1-2-2019-07"
+    statements = props["AccessPolicies"]["Statement"]
+    principals = {json.dumps(p, sort_keys=True) for s in statements for p in _as_list(s["Principal"]["AWS"])}
+    searchers = [decl.name for decl in FUNCTIONS if decl.searches]
+    assert sorted(searchers) == ["search", "search-indexer"]
+    expected = set()
+    for name in searchers:
+        role = synth.stack.functions.functions[name].role
+        assert role is not None
+        expected.add(json.dumps({"Fn::GetAtt": [synth.logical_id(role), "Arn"]}, sort_keys=True))
+    assert principals == expected
+    assert all(s["Effect"] == "Allow" for s in statements)
+
+
+def test_only_search_functions_may_call_the_domain(synth: Synthesized) -> None:
+    callers = set()
+    for policy in synth.of_type("AWS::IAM::Policy").values():
+        actions = json.dumps(policy["Properties"]["PolicyDocument"])
+        if '"es:ESHttp' in actions:
+            callers.update(role["Ref"] for role in policy["Properties"]["Roles"])
+    expected = {
+        synth.logical_id(synth.stack.functions.functions[decl.name].role) for decl in FUNCTIONS if decl.searches
+    }
+    assert callers == expected
+
+
+def test_materials_bucket_is_private_encrypted_and_logged(synth: Synthesized) -> None:
+    bucket = synth.resources[synth.logical_id(synth.stack.search.materials_bucket)]["Properties"]
+    assert bucket["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "AES256"
+    }
+    assert bucket["LoggingConfiguration"]["DestinationBucketName"] == {
+        "Ref": synth.logical_id(synth.stack.search.access_logs)
+    }
+
+
+def test_search_indexer_rule_covers_every_indexed_event(synth: Synthesized) -> None:
+    from agents_meetings.search.events import INDEXED_EVENTS
+
+    rule = next(decl for decl in EVENT_RULES if decl.target == "search-indexer")
+    assert set(rule.detail_types) == set(INDEXED_EVENTS)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]

@@ -62,7 +62,7 @@ _DOMAINS: dict[DomainEvent, str] = {
     DomainEvent.TRANSCRIPT_READY: "recordings",
     DomainEvent.MATERIAL_UPLOADED: "materials",
     DomainEvent.MATERIAL_DELETED: "materials",
-    DomainEvent.SEARCH_REINDEX_REQUESTED: "search",
+    DomainEvent.SEARCH_REINDEX_REQUESTED: "platform",
 }
 
 # Keys every event's detail carries besides ``event_id`` and ``occurred_at`` (the contract
