@@ -51,11 +51,13 @@ class Provisioner:
         self.iam = boto3.client("iam", **kwargs)
         self.kms = boto3.client("kms", **kwargs)
         self.ses = boto3.client("ses", **kwargs)
+        self.s3 = boto3.client("s3", **kwargs)
 
     def provision(self) -> list[RuleQueue]:
         create_tables(self.settings)
         self.data_key()
         self.email_sender()
+        self.buckets()
         self._bus()
         queues = [self.rule_queue(rule) for rule in EVENT_RULES]
         for decl in FUNCTIONS:
@@ -63,6 +65,13 @@ class Provisioner:
         for machine in STATE_MACHINES:
             self.state_machine(machine)
         return queues
+
+    def buckets(self) -> None:
+        """The recordings bucket (transcripts live there) and the materials bucket (spec 1.3 uploads)."""
+        existing = {bucket["Name"] for bucket in self.s3.list_buckets().get("Buckets", [])}
+        for name in (self.settings.s3_bucket_name, self.settings.materials_bucket_name):
+            if name not in existing:
+                self.s3.create_bucket(Bucket=name)
 
     def email_sender(self) -> None:
         """SES (and the embedded AWS) refuses to send from an unverified identity: verify EMAIL_FROM."""
