@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from bench import api_overhead, cold_start, rate_limit
+from bench import search as search_bench
 from bench.timing import sample_count
 
 
@@ -22,6 +23,12 @@ def main(argv: list[str] | None = None) -> int:
         default=cold_start.DEFAULT_RUNS,
         help="cold_start: timed starts per function (median)",
     )
+    parser.add_argument(
+        "--search-segments",
+        type=sample_count,
+        default=search_bench.DEFAULT_SEGMENTS,
+        help="search: transcript segments indexed (the README's figures use 1000000)",
+    )
     args = parser.parse_args(argv)
 
     summaries = [api_overhead.run(iterations=args.iterations)]
@@ -31,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     result = cold_start.measure(runs=args.runs)
     summaries.append(cold_start.report(result))
+    print()
+    summaries.append(search_bench.run(segments=args.search_segments))
 
     print()
     print("summary")

@@ -106,27 +106,25 @@ class _PhysicalIndex:
         return self._writer
 
     def document(self, spec: IndexSpec, source: dict[str, Any]) -> tantivy.Document:
-        doc = tantivy.Document()
-        doc.add_text("id", str(source["id"]))
+        values: dict[str, Any] = {"id": [str(source["id"])]}
         for field in spec.fields:
             value = source.get(field.name)
             if field.name == "id" or value is None:
                 continue
-            if field.kind == "text":
+            kind = field.kind
+            if kind == "text":
                 text = " ".join(str(v) for v in value) if isinstance(value, list) else str(value)
-                doc.add_text(field.name, text)
-                doc.add_text(field.name + PLAIN, text)
-            elif field.kind in ("keyword", "boolean"):
-                for item in _keyword_values(value):
-                    doc.add_text(field.name, item)
-            elif field.kind == "date":
+                values[field.name] = values[field.name + PLAIN] = [text]
+            elif kind == "keyword" or kind == "boolean":
+                values[field.name] = _keyword_values(value)
+            elif kind == "date":
                 moment = _as_datetime(value)
                 if moment is not None:
-                    doc.add_date(field.name, moment)
-            elif field.kind == "number":
-                doc.add_float(field.name, float(value))
-        doc.add_bytes(SOURCE, json.dumps(source, default=str).encode())
-        return doc
+                    values[field.name] = [moment]
+            elif kind == "number":
+                values[field.name] = [float(value)]
+        values[SOURCE] = [json.dumps(source, default=str).encode()]
+        return tantivy.Document.from_dict(values, self.schema)
 
     def write(self, spec: IndexSpec, documents: Sequence[dict[str, Any]], deletes: Sequence[str] = ()) -> None:
         writer = self.writer

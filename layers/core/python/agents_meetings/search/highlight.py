@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 from agents_meetings.search.backend import HIGHLIGHT_POST, HIGHLIGHT_PRE, ParsedText, fuzziness
 
@@ -36,12 +37,14 @@ def within_distance(a: str, b: str, limit: int) -> bool:
     return previous[-1] <= limit
 
 
-def token_matches(token: str, words: tuple[str, ...], stem: Callable[[str], str], prefix: str | None = None) -> bool:
+@lru_cache(maxsize=65_536)
+def token_matches(token: str, words: tuple[str, ...], stem: Callable[[str], str]) -> bool:
+    """Whether a text token is one of the user's words: exactly, by stem or within its fuzziness."""
     lowered = token.lower()
     for word in words:
         if lowered == word or stem(lowered) == stem(word) or within_distance(lowered, word, fuzziness(word)):
             return True
-    return bool(prefix) and lowered.startswith(prefix or "")
+    return False
 
 
 def highlight(
