@@ -236,7 +236,8 @@ def test_every_protected_route_refuses_missing_revoked_and_deactivated_callers(
         if operation.get("security")
     ]
     # Foundation 23, two-factor 5, change-password 1, rate-limit admin 6.
-    assert len(protected) == 23 + 5 + 1 + 6 + 3, protected  # + sessions: list, end one, end all
+    # + sessions: list, end one, end all; + search: 5 searches, 3 admin search, 5 materials.
+    assert len(protected) == 23 + 5 + 1 + 6 + 3 + 13, protected
     for method, path in protected:
         with subtests.test(method=method, path=path):
             assert_error(client.request(method, path), 401, "not_authenticated")

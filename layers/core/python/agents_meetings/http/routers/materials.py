@@ -97,7 +97,7 @@ class UploadOut(BaseModel):
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=UploadOut,
-    responses=error_responses(401, 422),
+    responses=error_responses(401, 403, 422),
     summary="Register a material and get a presigned upload URL",
 )
 async def create_material(body: MaterialIn, principal: CurrentPrincipal, service: MaterialServiceDep) -> UploadOut:
@@ -122,7 +122,7 @@ async def create_material(body: MaterialIn, principal: CurrentPrincipal, service
     "/{material_id}/complete",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=MaterialOut,
-    responses=error_responses(401, 404, 409, 422),
+    responses=error_responses(401, 403, 404, 409, 422),
     summary="The upload is done: extract its text and index it",
 )
 async def complete_upload(
@@ -131,7 +131,7 @@ async def complete_upload(
     return MaterialOut.of(service.complete(principal.actor, material_id))
 
 
-@router.get("", response_model=PageOut[MaterialOut], responses=error_responses(401), summary="Your materials")
+@router.get("", response_model=PageOut[MaterialOut], responses=error_responses(401, 403), summary="Your materials")
 async def list_materials(
     principal: CurrentPrincipal, service: MaterialServiceDep, limit: Limit = DEFAULT_PAGE, cursor: Cursor = None
 ) -> PageOut[MaterialOut]:
@@ -139,7 +139,7 @@ async def list_materials(
     return PageOut[MaterialOut](items=[MaterialOut.of(m) for m in page.items], next_cursor=page.next_cursor)
 
 
-@router.get("/{material_id}", response_model=MaterialOut, responses=error_responses(401, 404))
+@router.get("/{material_id}", response_model=MaterialOut, responses=error_responses(401, 403, 404))
 async def get_material(
     material_id: MaterialId, principal: CurrentPrincipal, service: MaterialServiceDep
 ) -> MaterialOut:
@@ -147,7 +147,10 @@ async def get_material(
 
 
 @router.delete(
-    "/{material_id}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(401, 404), response_model=None
+    "/{material_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(401, 403, 404),
+    response_model=None,
 )
 async def delete_material(material_id: MaterialId, principal: CurrentPrincipal, service: MaterialServiceDep) -> None:
     service.delete(principal.actor, material_id)

@@ -26,7 +26,7 @@ from agents_meetings.tables import SearchIndexJobModel
 router = APIRouter(prefix="/api/v1/search", tags=["search"])
 admin_router = APIRouter(prefix="/api/v1/admin/search", tags=["search"])
 
-ERRORS = error_responses(401, 422)
+ERRORS = error_responses(401, 403, 422)
 Text = Annotated[str | None, Query(max_length=500, description='Words to find; "quoted words" are a phrase')]
 Offset = Annotated[int, Query(ge=0, le=10_000)]
 SearchLimit = Annotated[int, Query(ge=1, le=100)]
