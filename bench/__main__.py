@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from bench import api_overhead, cold_start, rate_limit, recording_pipeline, transcription_accuracy
+from bench import search as search_bench
 from bench.timing import sample_count
 
 
@@ -28,6 +29,12 @@ def main(argv: list[str] | None = None) -> int:
         default=recording_pipeline.DEFAULT_MINUTES,
         help="recording_pipeline: length of the synthetic recording",
     )
+    parser.add_argument(
+        "--search-segments",
+        type=sample_count,
+        default=search_bench.DEFAULT_SEGMENTS,
+        help="search: transcript segments indexed (the README's figures use 1000000)",
+    )
     args = parser.parse_args(argv)
 
     summaries = [api_overhead.run(iterations=args.iterations)]
@@ -40,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     summaries.append(transcription_accuracy.report(transcription_accuracy.measure()))
     summaries.append(recording_pipeline.run(minutes=args.recording_minutes))
+    summaries.append(search_bench.run(segments=args.search_segments))
 
     print()
     print("summary")

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from agents_meetings.events.catalog import DomainEvent
+from agents_meetings.search.events import INDEXED_EVENTS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = REPO_ROOT / "functions"
@@ -51,6 +52,10 @@ class FunctionDecl:
     # zip with the shared layers: for system binaries (ffmpeg) beyond the layers' size limit.
     container_image: str | None = None
     ephemeral_storage_mb: int = 512
+    # Search (spec 1.3): reads/writes the OpenSearch domain; uses the materials bucket; reads recordings.
+    searches: bool = False
+    materials_bucket: bool = False
+    reads_recordings: bool = False
     description: str = ""
     # Reads and writes the recordings bucket (S3_BUCKET_NAME in its environment, grants in CDK).
     uses_recordings_bucket: bool = False
@@ -127,6 +132,9 @@ USER_TABLES = ("users", "user-emails", "audit-logs", "revoked-tokens", "sessions
 # Every rate-limited API function counts requests and reads the run-time limits (spec 2.3).
 RATE_LIMIT_COUNTERS = "rate-limit-counters"
 RATE_LIMIT_CONFIG = "rate-limit-config"
+
+# Search & discovery (spec 1.3): what the search API reads to apply permissions, what the indexer reads.
+INDEXER_READ_TABLES = ("meetings", "meeting-participants", "users", "recording-jobs", "transcription-jobs")
 
 FUNCTIONS: tuple[FunctionDecl, ...] = (
     FunctionDecl(
@@ -229,6 +237,32 @@ FUNCTIONS: tuple[FunctionDecl, ...] = (
         uses_recordings_bucket=True,
         description="Recording post-processing tasks: probe, thumbnail, preview, remux/transcode, audio, transcripts",
     ),
+    FunctionDecl(
+        name="search",
+        folder="search",
+        kind="api",
+        routes=("/api/v1/search", "/api/v1/admin/search", "/api/v1/materials"),
+        tables=(*USER_TABLES, RATE_LIMIT_COUNTERS, "materials", "search-index-jobs"),
+        read_tables=("meetings", "meeting-participants", RATE_LIMIT_CONFIG, "user-2fa"),
+        publishes_events=True,
+        secrets=("jwt",),
+        searches=True,
+        materials_bucket=True,
+        description="Search (meetings, transcripts, users, materials), suggestions, reindex, material uploads",
+    ),
+    FunctionDecl(
+        name="search-indexer",
+        folder="workers/search_index",
+        kind="worker",
+        memory_mb=1024,
+        timeout_seconds=300,
+        tables=("search-index-jobs", "materials"),
+        read_tables=INDEXER_READ_TABLES,
+        searches=True,
+        materials_bucket=True,
+        reads_recordings=True,
+        description="Indexes meetings, users, transcripts and materials from domain events; full reindexes",
+    ),
 )
 
 EVENT_RULES: tuple[EventRuleDecl, ...] = (
@@ -237,6 +271,12 @@ EVENT_RULES: tuple[EventRuleDecl, ...] = (
         detail_types=(DomainEvent.MEETING_ENDED, DomainEvent.PARTICIPANT_JOINED, DomainEvent.PARTICIPANT_LEFT),
         target="user-statistics-worker",
         description="Meeting attendance and hosting counts per user",
+    ),
+    EventRuleDecl(
+        name="search-index",
+        detail_types=INDEXED_EVENTS,
+        target="search-indexer",
+        description="Keeps the search indexes in step with meetings, users, transcripts and materials",
     ),
 )
 

@@ -23,6 +23,7 @@ from infra.constructs.events import EventRouting, PlatformEventBus
 from infra.constructs.functions import PlatformFunctions
 from infra.constructs.layers import SharedLayers
 from infra.constructs.pipeline import PipelineStateMachines
+from infra.constructs.search import SearchInfrastructure
 from infra.constructs.storage import RecordingsBucket
 from infra.constructs.waf import ApiFirewall
 
@@ -246,6 +247,15 @@ class PlatformStack(Stack):
             removal_policy=removal_policy,
             bucket=self.recordings_bucket,
         )
+        self.search = SearchInfrastructure(
+            self,
+            "Search",
+            functions=self.functions.functions,
+            removal_policy=removal_policy,
+            domain_name=f"agents-meetings-{config.stage}",
+        )
+        CfnOutput(self, "SearchEndpoint", value=f"https://{self.search.domain.domain_endpoint}")
+        CfnOutput(self, "MaterialsBucketName", value=self.search.materials_bucket.bucket_name)
 
         CfnOutput(self, "ApiUrl", value=self.api.rest_api.url, description="Base URL of the REST API stage")
         CfnOutput(self, "EventBusName", value=self.event_bus.bus.event_bus_name)

@@ -84,7 +84,7 @@ class PlatformFunctions(Construct):
         self.functions: dict[str, lambda_.Function] = {}
         for decl in FUNCTIONS:
             secret_environment = {SECRET_ENVIRONMENT[name]: secrets[name].secret_arn for name in decl.secrets}
-            if decl.uses_recordings_bucket:
+            if decl.uses_recordings_bucket or decl.reads_recordings:
                 if recordings_bucket is None:
                     raise ValueError(f"function {decl.name!r} uses the recordings bucket: pass recordings_bucket")
                 secret_environment["S3_BUCKET_NAME"] = recordings_bucket.bucket_name
@@ -106,6 +106,19 @@ class PlatformFunctions(Construct):
                         **BUCKET_FINDINGS,
                         f"IAM5[Resource::<{bucket_id}.Arn>/*]": "Recordings are many objects in one bucket; the "
                         "wildcard spans only the recordings bucket's keys.",
+                    },
+                )
+            elif decl.reads_recordings and recordings_bucket is not None:
+                # Search indexes the transcripts stored beside the recordings: read only.
+                recordings_bucket.grant_read(function)
+                bucket_id = Stack.of(function).get_logical_id(recordings_bucket.node.default_child)  # type: ignore[arg-type]
+                acknowledge_nag(
+                    function,
+                    {
+                        "IAM5[Action::s3:GetObject*]": BUCKET_FINDINGS["IAM5[Action::s3:GetObject*]"],
+                        "IAM5[Action::s3:GetBucket*]": BUCKET_FINDINGS["IAM5[Action::s3:GetBucket*]"],
+                        "IAM5[Action::s3:List*]": BUCKET_FINDINGS["IAM5[Action::s3:List*]"],
+                        f"IAM5[Resource::<{bucket_id}.Arn>/*]": "Transcripts are objects of the recordings bucket.",
                     },
                 )
             acknowledge_nag(function, FUNCTION_FINDINGS)

@@ -70,6 +70,7 @@ class Provisioner:
         self.recordings_bucket()
         self.data_key()
         self.email_sender()
+        self.materials_bucket()
         self._bus()
         queues = [self.rule_queue(rule) for rule in EVENT_RULES]
         for decl in FUNCTIONS:
@@ -123,6 +124,12 @@ class Provisioner:
         self.s3.put_bucket_notification_configuration(
             Bucket=bucket, NotificationConfiguration={**current, "EventBridgeConfiguration": {}}
         )
+
+    def materials_bucket(self) -> None:
+        """The materials bucket (spec 1.3 uploads), created if missing."""
+        existing = {bucket["Name"] for bucket in self.s3.list_buckets().get("Buckets", [])}
+        if self.settings.materials_bucket_name not in existing:
+            self.s3.create_bucket(Bucket=self.settings.materials_bucket_name)
 
     def email_sender(self) -> None:
         """SES (and the embedded AWS) refuses to send from an unverified identity: verify EMAIL_FROM."""

@@ -90,6 +90,9 @@ def configure_environment(config: LocalConfig) -> None:
     os.environ.setdefault("PUBLIC_APP_URL", f"http://{config.host}:{config.port}")
     # Admins must enrol 2FA before using admin endpoints, locally too (the e2e suite turns it off).
     os.environ.setdefault("ADMIN_2FA_REQUIRED", "true")
+    # The embedded search engine keeps its indexes beside the rest of the local data.
+    if config.data_dir is not None:
+        os.environ.setdefault("SEARCH_INDEX_DIR", str(config.data_dir / "search"))
 
 
 class LocalPlatform:

@@ -145,8 +145,26 @@ def test_every_declared_function_is_deployed_as_declared(synth: Synthesized, dec
         **({"EMAIL_FROM": config.email_from} if config.email_from else {}),
         **({"PUBLIC_APP_URL": config.public_app_url} if config.public_app_url else {}),
         **(
+            {
+                "SEARCH_BACKEND": "opensearch",
+                "OPENSEARCH_URL": {
+                    "Fn::Join": [
+                        "",
+                        ["https://", {"Fn::GetAtt": [synth.logical_id(synth.stack.search.domain), "DomainEndpoint"]}],
+                    ]
+                },
+            }
+            if decl.searches
+            else {}
+        ),
+        **(
+            {"MATERIALS_BUCKET_NAME": {"Ref": synth.logical_id(synth.stack.search.materials_bucket)}}
+            if decl.materials_bucket
+            else {}
+        ),
+        **(
             {"S3_BUCKET_NAME": {"Ref": synth.logical_id(synth.stack.recordings_bucket)}}
-            if decl.uses_recordings_bucket
+            if decl.uses_recordings_bucket or decl.reads_recordings
             else {}
         ),
     }
@@ -502,6 +520,68 @@ def _lint(template_path: Path) -> Iterator[str]:
         yield str(match)
 
 
+# --- search & discovery (spec 1.3) --------------------------------------------------------------
+
+
+def test_search_domain_is_encrypted_https_only_and_open_to_the_search_roles_alone(synth: Synthesized) -> None:
+    _, domain = synth.one("AWS::OpenSearchService::Domain", lambda res: True)
+    props = domain["Properties"]
+    assert props["EncryptionAtRestOptions"] == {"Enabled": True}
+    assert props["NodeToNodeEncryptionOptions"] == {"Enabled": True}
+    assert props["DomainEndpointOptions"]["EnforceHTTPS"] is True
+    assert props["DomainEndpointOptions"]["TLSSecurityPolicy"] == "Policy-Min-TLS-1-2-2019-07"
+    statements = props["AccessPolicies"]["Statement"]
+    principals = {json.dumps(p, sort_keys=True) for s in statements for p in _as_list(s["Principal"]["AWS"])}
+    searchers = [decl.name for decl in FUNCTIONS if decl.searches]
+    assert sorted(searchers) == ["search", "search-indexer"]
+    expected = set()
+    for name in searchers:
+        role = synth.stack.functions.functions[name].role
+        assert role is not None
+        expected.add(json.dumps({"Fn::GetAtt": [synth.logical_id(role), "Arn"]}, sort_keys=True))
+    assert principals == expected
+    assert all(s["Effect"] == "Allow" for s in statements)
+
+
+def test_only_search_functions_may_call_the_domain(synth: Synthesized) -> None:
+    callers = set()
+    for policy in synth.of_type("AWS::IAM::Policy").values():
+        actions = json.dumps(policy["Properties"]["PolicyDocument"])
+        if '"es:ESHttp' in actions:
+            callers.update(role["Ref"] for role in policy["Properties"]["Roles"])
+    expected = {
+        synth.logical_id(synth.stack.functions.functions[decl.name].role) for decl in FUNCTIONS if decl.searches
+    }
+    assert callers == expected
+
+
+def test_materials_bucket_is_private_encrypted_and_logged(synth: Synthesized) -> None:
+    bucket = synth.resources[synth.logical_id(synth.stack.search.materials_bucket)]["Properties"]
+    assert bucket["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "AES256"
+    }
+    assert bucket["LoggingConfiguration"]["DestinationBucketName"] == {
+        "Ref": synth.logical_id(synth.stack.search.access_logs)
+    }
+
+
+def test_search_indexer_rule_covers_every_indexed_event(synth: Synthesized) -> None:
+    from agents_meetings.search.events import INDEXED_EVENTS
+
+    rule = next(decl for decl in EVENT_RULES if decl.target == "search-indexer")
+    assert set(rule.detail_types) == set(INDEXED_EVENTS)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
 def test_cfn_lint_is_clean(synth: Synthesized) -> None:
     template_path = synth.outdir / f"{synth.stack.artifact_id}.template.json"
     assert list(_lint(template_path)) == []
@@ -560,6 +640,10 @@ def test_only_functions_that_use_the_recordings_bucket_get_it(synth: Synthesized
         if decl.uses_recordings_bucket:
             assert _env(resource)["S3_BUCKET_NAME"] == {"Ref": bucket_id}, decl.name
             assert bucket_id in documents and "s3:PutObject" in documents and "s3:DeleteObject" in documents
+        elif decl.reads_recordings:
+            assert _env(resource)["S3_BUCKET_NAME"] == {"Ref": bucket_id}, decl.name
+            assert bucket_id in documents and "s3:GetObject" in documents, decl.name
+            assert "s3:PutObject" not in documents and "s3:DeleteObject" not in documents, decl.name
         else:
             assert "S3_BUCKET_NAME" not in _env(resource), decl.name
             assert bucket_id not in documents, decl.name

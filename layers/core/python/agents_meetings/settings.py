@@ -132,6 +132,19 @@ class Settings(BaseSettings):
     ffprobe_path: str | None = Field(None, alias="FFPROBE_PATH")
     recording_segment_seconds: int = Field(300, ge=2, le=3600, alias="RECORDING_SEGMENT_SECONDS")
     pipeline_work_dir: str | None = Field(None, alias="PIPELINE_WORK_DIR")
+    # Search & discovery (spec 1.3): the embedded engine locally and in tests, OpenSearch in the cloud.
+    search_backend: Literal["embedded", "opensearch"] = Field("embedded", alias="SEARCH_BACKEND")
+    # Embedded engine: where its indexes live (unset: LOCAL_DATA_DIR/search, else a temp directory).
+    search_index_dir: str | None = Field(None, alias="SEARCH_INDEX_DIR")
+    local_data_dir: str | None = Field(None, alias="LOCAL_DATA_DIR")
+    # OpenSearch: the domain's HTTPS endpoint; requests are SigV4-signed unless OPENSEARCH_AUTH=none.
+    opensearch_url: str | None = Field(None, alias="OPENSEARCH_URL")
+    opensearch_auth: Literal["sigv4", "none"] = Field("sigv4", alias="OPENSEARCH_AUTH")
+    opensearch_service: Literal["es", "aoss"] = Field("es", alias="OPENSEARCH_SERVICE")
+    search_index_prefix: str = Field("agents-meetings-", alias="SEARCH_INDEX_PREFIX")
+    # Course materials: their own bucket, the largest upload accepted.
+    materials_bucket_name: str = Field("materials", alias="MATERIALS_BUCKET_NAME")
+    material_max_bytes: int = Field(25 * 1024 * 1024, ge=1024, alias="MATERIAL_MAX_BYTES")
 
     @property
     def transcription_language_list(self) -> list[str]:

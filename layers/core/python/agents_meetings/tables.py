@@ -693,6 +693,81 @@ class StoragePolicyModel(PlatformModel):
     created_by = UnicodeAttribute(null=True)
 
 
+# --- search & discovery (spec 1.3) ----------------------------------------------------------
+
+
+class SearchIndexJobsByStatus(GlobalSecondaryIndex["SearchIndexJobModel"]):
+    """Jobs in a status, oldest change first (failed ones are what an operator looks at)."""
+
+    class Meta:
+        index_name = "by_status"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    updated_at = UTCDateTimeAttribute(range_key=True)
+
+
+class SearchIndexJobModel(PlatformModel):
+    """spec 1.3 ``search_index_jobs``: one row per indexed entity (id = uuid5 of type and entity id)
+    and one per full reindex (entity_id ``*``)."""
+
+    logical_name = "search-index-jobs"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    id = UnicodeAttribute(hash_key=True)
+    entity_type = UnicodeAttribute()  # meeting | user | transcript | material
+    entity_id = UnicodeAttribute()
+    status = UnicodeAttribute()  # pending | indexing | indexed | failed
+    last_indexed_at = UTCDateTimeAttribute(null=True)
+    error_message = UnicodeAttribute(null=True)
+    attempts = NumberAttribute(default=0)
+    documents = NumberAttribute(null=True)
+    requested_by = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+
+    by_status = SearchIndexJobsByStatus()
+
+
+class MaterialsByOwner(GlobalSecondaryIndex["MaterialModel"]):
+    class Meta:
+        index_name = "by_owner"
+        projection = AllProjection()
+
+    owner_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class MaterialModel(PlatformModel):
+    """An uploaded course material (PDF, DOCX, text) and the text extracted from it."""
+
+    logical_name = "materials"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    id = UnicodeAttribute(hash_key=True)
+    owner_id = UnicodeAttribute()
+    title = UnicodeAttribute()
+    description = UnicodeAttribute(null=True)
+    tags = ListAttribute(of=UnicodeAttribute, default=list)
+    subject = UnicodeAttribute(null=True)
+    filename = UnicodeAttribute()
+    content_type = UnicodeAttribute()
+    storage_key = UnicodeAttribute()
+    size_bytes = NumberAttribute(null=True)
+    status = UnicodeAttribute()  # awaiting_upload | processing | ready | failed
+    content = UnicodeAttribute(null=True)  # extracted text (bounded)
+    error_message = UnicodeAttribute(null=True)
+    meeting_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+
+    by_owner = MaterialsByOwner()
+
+
 TABLES: tuple[type[PlatformModel], ...] = (
     UserModel,
     UserEmailModel,
@@ -714,6 +789,8 @@ TABLES: tuple[type[PlatformModel], ...] = (
     RecordingTrackModel,
     TranscriptionJobModel,
     StoragePolicyModel,
+    SearchIndexJobModel,
+    MaterialModel,
 )
 
 

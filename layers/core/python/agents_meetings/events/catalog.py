@@ -29,6 +29,9 @@ class DomainEvent(StrEnum):
     RECORDING_COMPLETED = "RecordingCompleted"
     RECORDING_FAILED = "RecordingFailed"
     TRANSCRIPT_READY = "TranscriptReady"
+    MATERIAL_UPLOADED = "MaterialUploaded"
+    MATERIAL_DELETED = "MaterialDeleted"
+    SEARCH_REINDEX_REQUESTED = "SearchReindexRequested"
 
     @property
     def domain(self) -> str:
@@ -57,6 +60,9 @@ _DOMAINS: dict[DomainEvent, str] = {
     DomainEvent.RECORDING_COMPLETED: "recordings",
     DomainEvent.RECORDING_FAILED: "recordings",
     DomainEvent.TRANSCRIPT_READY: "recordings",
+    DomainEvent.MATERIAL_UPLOADED: "materials",
+    DomainEvent.MATERIAL_DELETED: "materials",
+    DomainEvent.SEARCH_REINDEX_REQUESTED: "platform",
 }
 
 # Keys every event's detail carries besides ``event_id`` and ``occurred_at`` (the contract
@@ -83,4 +89,8 @@ REQUIRED_FIELDS: dict[DomainEvent, frozenset[str]] = {
     DomainEvent.TRANSCRIPT_READY: frozenset(
         {"recording_id", "meeting_id", "host_id", "language", "transcription_job_id", "storage_path"}
     ),
+    DomainEvent.MATERIAL_UPLOADED: frozenset({"material_id", "owner_id", "storage_key", "content_type"}),
+    DomainEvent.MATERIAL_DELETED: frozenset({"material_id", "owner_id"}),
+    # entity_type: meeting | user | transcript | material; job_id: the search-index-jobs row.
+    DomainEvent.SEARCH_REINDEX_REQUESTED: frozenset({"entity_type", "job_id", "requested_by"}),
 }

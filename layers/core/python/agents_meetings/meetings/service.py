@@ -306,6 +306,7 @@ class MeetingService:
             for participant in ParticipantModel.query(meeting_id):
                 participant.update(actions=[ParticipantModel.scheduled_at.set(values["scheduled_at"])])
         self._audit.record(actor, "meeting.updated", "meeting", meeting_id, {"fields": sorted(values)})
+        self._publish_updated(meeting, sorted(values))
         return meeting
 
     def cancel(self, actor: Actor, meeting_id: str) -> MeetingModel:
@@ -313,6 +314,7 @@ class MeetingService:
         self._require_status(meeting, MeetingStatus.SCHEDULED, "cancel", hint={MeetingStatus.ACTIVE: "End it instead."})
         self._versioned_update(meeting, [MeetingModel.status.set(MeetingStatus.CANCELLED.value)])
         self._audit.record(actor, "meeting.cancelled", "meeting", meeting_id)
+        self._publish_updated(meeting, ["status"])
         return meeting
 
     def start(self, actor: Actor, meeting_id: str) -> MeetingModel:
@@ -405,6 +407,7 @@ class MeetingService:
                 already.append(user_id)
         if invited:
             self._audit.record(actor, "meeting.participants_invited", "meeting", meeting_id, {"user_ids": invited})
+            self._publish_updated(meeting, ["participants"])
         return InviteResult(invited=invited, already_invited=already)
 
     def list_participants(
@@ -494,6 +497,12 @@ class MeetingService:
         return participant
 
     # --- internals -----------------------------------------------------------------------
+
+    def _publish_updated(self, meeting: MeetingModel, fields: list[str]) -> None:
+        """MeetingUpdated: what consumers (search index, notifications) must refresh."""
+        self._events.publish(
+            DomainEvent.MEETING_UPDATED, {"meeting_id": meeting.id, "host_id": meeting.host_id, "fields": fields}
+        )
 
     def _mark_left(self, participant: ParticipantModel, now: datetime) -> None:
         try:

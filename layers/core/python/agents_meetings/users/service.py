@@ -195,6 +195,7 @@ class UserService:
             ]
         )
         self._audit.record(actor, "user.activated" if is_active else "user.deactivated", "user", user_id)
+        self._events.publish(DomainEvent.USER_PROFILE_UPDATED, {"user_id": user_id, "fields": ["is_active"]})
         return user
 
     def _transition(

@@ -14,11 +14,13 @@ def __getattr__(name: str) -> Any:
         from agents_meetings.http.routers import (
             auth,
             health,
+            materials,
             meetings,
             oauth,
             passwords,
             rate_limits,
             recordings,
+            search,
             sessions,
             transcripts,
             two_factor,
@@ -44,5 +46,8 @@ def __getattr__(name: str) -> Any:
             recordings.admin_recordings_router,
             recordings.webhook_router,
             transcripts.router,
+            search.router,
+            search.admin_router,
+            materials.router,
         )
     raise AttributeError(name)

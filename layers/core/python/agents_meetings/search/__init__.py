@@ -1,0 +1,1 @@
+"""Search & discovery (spec 1.3): the SearchBackend port, its engines, indexes, queries and indexing."""
