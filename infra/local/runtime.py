@@ -90,6 +90,11 @@ def configure_environment(config: LocalConfig) -> None:
     os.environ.setdefault("PUBLIC_APP_URL", f"http://{config.host}:{config.port}")
     # Admins must enrol 2FA before using admin endpoints, locally too (the e2e suite turns it off).
     os.environ.setdefault("ADMIN_2FA_REQUIRED", "true")
+    # Notifications: the local WebSocket API and its management endpoint (infra/local/websocket.py).
+    from infra.local.websocket import MANAGEMENT_PREFIX, WS_PATH
+
+    os.environ["WEBSOCKET_MANAGEMENT_URL"] = f"http://{config.host}:{config.port}{MANAGEMENT_PREFIX}"
+    os.environ["WEBSOCKET_URL"] = f"ws://{config.host}:{config.port}{WS_PATH}"
 
 
 class LocalPlatform:
@@ -124,7 +129,9 @@ class LocalPlatform:
         self._seed_admin()
         self.router = EventRouter(self.registry, queues, self.aws.url, settings.aws_region)
         self.router.start()
-        self.gateway = LocalApiGateway(self.registry)
+        from infra.local.websocket import LocalWebSocketApi
+
+        self.gateway = LocalApiGateway(self.registry, websockets=LocalWebSocketApi(self.registry))
         for decl in FUNCTIONS:  # warm every container now, so the first request is not a cold start
             self.registry.handler(decl.name)
 

@@ -29,6 +29,13 @@ class DomainEvent(StrEnum):
     RECORDING_COMPLETED = "RecordingCompleted"
     RECORDING_FAILED = "RecordingFailed"
     TRANSCRIPT_READY = "TranscriptReady"
+    # Notifications (spec 1.2): feedback and Q&A features publish these; the platform ones come from admins.
+    FEEDBACK_RECEIVED = "FeedbackReceived"
+    RATING_RECEIVED = "RatingReceived"
+    QUESTION_ANSWERED = "QuestionAnswered"
+    SYSTEM_MAINTENANCE_SCHEDULED = "SystemMaintenanceScheduled"
+    NEW_FEATURE_AVAILABLE = "NewFeatureAvailable"
+    ANNOUNCEMENT_PUBLISHED = "AnnouncementPublished"
 
     @property
     def domain(self) -> str:
@@ -57,6 +64,12 @@ _DOMAINS: dict[DomainEvent, str] = {
     DomainEvent.RECORDING_COMPLETED: "recordings",
     DomainEvent.RECORDING_FAILED: "recordings",
     DomainEvent.TRANSCRIPT_READY: "recordings",
+    DomainEvent.FEEDBACK_RECEIVED: "feedback",
+    DomainEvent.RATING_RECEIVED: "feedback",
+    DomainEvent.QUESTION_ANSWERED: "feedback",
+    DomainEvent.SYSTEM_MAINTENANCE_SCHEDULED: "platform",
+    DomainEvent.NEW_FEATURE_AVAILABLE: "platform",
+    DomainEvent.ANNOUNCEMENT_PUBLISHED: "notifications",
 }
 
 # Keys every event's detail carries besides ``event_id`` and ``occurred_at`` (the contract
@@ -82,5 +95,17 @@ REQUIRED_FIELDS: dict[DomainEvent, frozenset[str]] = {
     DomainEvent.RECORDING_FAILED: frozenset({"recording_id", "meeting_id", "error_message"}),
     DomainEvent.TRANSCRIPT_READY: frozenset(
         {"recording_id", "meeting_id", "host_id", "language", "transcription_job_id", "storage_path"}
+    ),
+    # recipient_id: the teacher/host the feedback or rating is about (notified).
+    DomainEvent.FEEDBACK_RECEIVED: frozenset({"feedback_id", "meeting_id", "recipient_id", "from_user_id"}),
+    DomainEvent.RATING_RECEIVED: frozenset({"rating_id", "meeting_id", "recipient_id", "from_user_id", "rating"}),
+    DomainEvent.QUESTION_ANSWERED: frozenset({"question_id", "meeting_id", "asked_by", "answered_by"}),
+    # audience: "all" or a role (admin, teacher, host, participant).
+    DomainEvent.SYSTEM_MAINTENANCE_SCHEDULED: frozenset(
+        {"maintenance_id", "starts_at", "ends_at", "description", "audience"}
+    ),
+    DomainEvent.NEW_FEATURE_AVAILABLE: frozenset({"feature_id", "title", "description", "audience"}),
+    DomainEvent.ANNOUNCEMENT_PUBLISHED: frozenset(
+        {"announcement_id", "title", "message", "priority", "audience", "published_by"}
     ),
 }

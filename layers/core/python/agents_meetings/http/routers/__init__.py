@@ -15,6 +15,7 @@ def __getattr__(name: str) -> Any:
             auth,
             health,
             meetings,
+            notifications,
             oauth,
             passwords,
             rate_limits,
@@ -36,5 +37,7 @@ def __getattr__(name: str) -> Any:
             users.admin_router,
             meetings.router,
             rate_limits.router,
+            notifications.router,
+            notifications.admin_router,
         )
     raise AttributeError(name)
