@@ -34,7 +34,7 @@ class DomainEvent(StrEnum):
     RATING_RECEIVED = "RatingReceived"
     QUESTION_ANSWERED = "QuestionAnswered"
     SYSTEM_MAINTENANCE_SCHEDULED = "SystemMaintenanceScheduled"
-    NEW_FEATURE_AVAILABLE = "NewFeatureAvailable"
+    NEW_FEATURE_RELEASED = "NewFeatureReleased"
     ANNOUNCEMENT_PUBLISHED = "AnnouncementPublished"
 
     @property
@@ -68,7 +68,7 @@ _DOMAINS: dict[DomainEvent, str] = {
     DomainEvent.RATING_RECEIVED: "feedback",
     DomainEvent.QUESTION_ANSWERED: "feedback",
     DomainEvent.SYSTEM_MAINTENANCE_SCHEDULED: "platform",
-    DomainEvent.NEW_FEATURE_AVAILABLE: "platform",
+    DomainEvent.NEW_FEATURE_RELEASED: "platform",
     DomainEvent.ANNOUNCEMENT_PUBLISHED: "notifications",
 }
 
@@ -104,7 +104,7 @@ REQUIRED_FIELDS: dict[DomainEvent, frozenset[str]] = {
     DomainEvent.SYSTEM_MAINTENANCE_SCHEDULED: frozenset(
         {"maintenance_id", "starts_at", "ends_at", "description", "audience"}
     ),
-    DomainEvent.NEW_FEATURE_AVAILABLE: frozenset({"feature_id", "title", "description", "audience"}),
+    DomainEvent.NEW_FEATURE_RELEASED: frozenset({"feature_id", "title", "description", "audience"}),
     DomainEvent.ANNOUNCEMENT_PUBLISHED: frozenset(
         {"announcement_id", "title", "message", "priority", "audience", "published_by"}
     ),

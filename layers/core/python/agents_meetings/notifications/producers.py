@@ -324,9 +324,9 @@ class NotificationProducer:
             },
         )
 
-    def _on_new_feature_available(self, detail: dict[str, Any], source: str) -> ProducedNotifications:
+    def _on_new_feature_released(self, detail: dict[str, Any], source: str) -> ProducedNotifications:
         return self._broadcast(
-            DomainEvent.NEW_FEATURE_AVAILABLE,
+            DomainEvent.NEW_FEATURE_RELEASED,
             detail,
             source,
             NotificationType.NEW_FEATURE_AVAILABLE,
