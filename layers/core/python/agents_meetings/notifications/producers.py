@@ -136,8 +136,8 @@ class NotificationProducer:
             "user_id": detail["user_id"],
             "user_name": name,
         }
-        self._meeting_frame(meeting.id, f"participant_{verb}", data)
         if detail["user_id"] == meeting.host_id:
+            self._meeting_frame(meeting.id, f"participant_{verb}", data)
             return ProducedNotifications(event, 0)
         count = self._notify(
             [meeting.host_id],
@@ -148,6 +148,7 @@ class NotificationProducer:
             data,
             group_key=f"{type_.value}#{meeting.id}",
         )
+        self._meeting_frame(meeting.id, f"participant_{verb}", data)  # after the stored notification
         return ProducedNotifications(event, count)
 
     def _on_participant_joined(self, detail: dict[str, Any], source: str) -> ProducedNotifications:
