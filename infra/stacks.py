@@ -22,6 +22,7 @@ from infra.constructs.data import DataTables
 from infra.constructs.events import EventRouting, PlatformEventBus
 from infra.constructs.functions import PlatformFunctions
 from infra.constructs.layers import SharedLayers
+from infra.constructs.notifications import NotificationDelivery
 from infra.constructs.waf import ApiFirewall
 
 # Stages a deployment may name; "local" and "test" are the embedded runtime's, never deployed.
@@ -213,8 +214,16 @@ class PlatformStack(Stack):
         )
 
         self.firewall = ApiFirewall(self, "Firewall", stage=self.api.rest_api.deployment_stage)
+        self.notifications = NotificationDelivery(
+            self,
+            "Notifications",
+            functions=self.functions.functions,
+            stage_name=config.api_stage,
+            removal_policy=removal_policy,
+        )
 
         CfnOutput(self, "ApiUrl", value=self.api.rest_api.url, description="Base URL of the REST API stage")
         CfnOutput(self, "EventBusName", value=self.event_bus.bus.event_bus_name)
+        CfnOutput(self, "WebSocketUrl", value=self.notifications.url, description="Notifications WebSocket URL")
         for logical_name, table in self.data.tables.items():
             CfnOutput(self, f"{pascal_case(logical_name)}TableName", value=table.table_name)
