@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench import api_overhead, cold_start, rate_limit
+from bench import api_overhead, cold_start, notifications, rate_limit
 from bench.timing import sample_count
 
 
@@ -31,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     result = cold_start.measure(runs=args.runs)
     summaries.append(cold_start.report(result))
+    print()
+    summaries.extend(notifications.report(notifications.measure()))
 
     print()
     print("summary")
