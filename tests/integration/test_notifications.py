@@ -492,3 +492,22 @@ def test_admins_announce_to_a_role_through_the_bus(client: Any, admin_headers: A
 def test_ids_are_time_ordered_even_on_a_frozen_clock(frozen_clock: Any) -> None:
     made = [ids.new_id() for _ in range(50)]
     assert made == sorted(made) and len(set(made)) == 50 and all(ids.is_valid(i) for i in made)
+
+
+def test_a_redelivered_cause_is_counted_once_in_a_group(aws: Any, service: NotificationService) -> None:
+    def joined(source: str) -> Any:
+        return service.create_notification(
+            "grouped-host",
+            "participant_joined",
+            "Joined",
+            "Joined.",
+            {"meeting_title": "Art"},
+            group_key="participant_joined#m9",
+            source_key=source,
+        )
+
+    first = joined("event-a")
+    joined("event-b")
+    joined("event-b")  # SQS delivered it twice
+    [only] = list(NotificationModel.query("grouped-host"))
+    assert only.id == first.id and only.group_count == 2 and only.message == "2 participants joined Art."

@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
 
 from agents_meetings.clock import isoformat_z, utcnow
 from agents_meetings.errors import NotFound, Unprocessable
@@ -37,8 +39,9 @@ from agents_meetings.notifications.websocket import WebSocketManager, default_se
 from agents_meetings.observability import logger, metrics
 from agents_meetings.pagination import Page, decode_cursor, encode_cursor, index_key_names, paginate
 from agents_meetings.settings import Settings, get_settings
-from agents_meetings.tables import HeldDeliveryModel, NotificationKeyModel, NotificationModel
+from agents_meetings.tables import HeldDeliveryModel, NotificationKeyModel, NotificationModel, transaction_connection
 
+_DUPLICATE = object()  # _join_group: this cause was counted in the group before
 MAX_TITLE = 200
 MAX_MESSAGE = 2000
 BATCH_WRITE_SIZE = 25
@@ -65,6 +68,14 @@ def public(notification: NotificationModel) -> dict[str, Any]:
         "group_key": notification.group_key,
         "group_count": int(notification.group_count or 1),
     }
+
+
+def _cancellation_codes(exc: TransactWriteError) -> list[str]:
+    return [str(reason.code) if reason is not None else "None" for reason in (exc.cancellation_reasons or [])]
+
+
+def _condition_failed(exc: TransactWriteError) -> bool:
+    return "ConditionalCheckFailed" in _cancellation_codes(exc)
 
 
 def _live(notification: NotificationModel, now: datetime) -> bool:
@@ -122,31 +133,28 @@ class NotificationService:
         source_key: str | None = None,
         expires_at: datetime | None = None,
         deliver: bool = True,
-    ) -> NotificationModel:
-        """Store one notification and (unless ``deliver=False``) deliver it.
+    ) -> NotificationModel | None:
+        """Store one notification and (unless ``deliver=False``) deliver it; None when its cause was
+        handled before and the user has deleted the result.
 
         ``source_key`` names its cause (an event id): the same cause never creates two. ``group_key``
         lets similar unread notifications of a groupable type collapse into one.
         """
         info, resolved_priority = self._validate(type, title, message, priority)
         now = utcnow()
-        marker: NotificationKeyModel | None = None
-        if source_key:
-            marker, existing = self._claim_source(user_id, source_key, now)
-            if existing is not None:
-                if deliver and existing.delivered_at is None:
-                    self.send_notification(existing)
-                return existing
         prefs = self.preferences.get(user_id)
-        if group_key and info.groupable and prefs.group_similar_notifications:
-            joined = self._join_group(user_id, type, group_key, data or {}, now, marker)
-            if joined is not None:
+        grouping = bool(group_key and info.groupable and prefs.group_similar_notifications)
+        if grouping and group_key:
+            joined = self._join_group(user_id, type, group_key, data or {}, now, source_key)
+            if joined is _DUPLICATE:
+                return self._repeated(user_id, str(source_key), deliver)
+            if isinstance(joined, NotificationModel):
                 if deliver:
                     self._deliver_group_update(joined, prefs)
                 return joined
         notification = NotificationModel(
             user_id=user_id,
-            id=marker.notification_id if marker is not None and marker.notification_id else ids.new_id(),
+            id=ids.new_id(),
             type=type,
             title=title,
             message=message,
@@ -161,11 +169,10 @@ class NotificationService:
             group_count=1,
             source_keys={source_key} if source_key else None,
         )
-        notification.save()
-        if group_key and info.groupable and prefs.group_similar_notifications:
+        if not self._store(notification, source_key, now):
+            return self._repeated(user_id, str(source_key), deliver)
+        if grouping and group_key:
             self._open_group(user_id, group_key, notification.id, now)
-        if marker is not None:
-            marker.update(actions=[NotificationKeyModel.tally.set(1)])
         metrics.add_metric(name="NotificationCreated", unit="Count", value=1)
         if deliver:
             self._deliver(notification, prefs)
@@ -534,27 +541,39 @@ class NotificationService:
 
     # --- idempotency and grouping ----------------------------------------------------------
 
-    def _claim_source(
-        self, user_id: str, source_key: str, now: datetime
-    ) -> tuple[NotificationKeyModel | None, NotificationModel | None]:
-        """(marker to complete, None) for a new cause; (None, notification) for a repeated one."""
-        marker = NotificationKeyModel(
-            key=f"source#{source_key}#{user_id}", notification_id=ids.new_id(), tally=0, expires_at=now + MARKER_TTL
+    @staticmethod
+    def _marker(user_id: str, source_key: str, notification_id: str, now: datetime) -> NotificationKeyModel:
+        return NotificationKeyModel(
+            key=f"source#{source_key}#{user_id}", notification_id=notification_id, tally=1, expires_at=now + MARKER_TTL
         )
+
+    def _store(self, notification: NotificationModel, source_key: str | None, now: datetime) -> bool:
+        """Write the notification, with its cause's marker in the same transaction; False when the
+        cause was handled before (the marker exists), and then nothing is written."""
+        if not source_key:
+            notification.save()
+            return True
+        marker = self._marker(notification.user_id, source_key, notification.id, now)
         try:
-            marker.save(condition=NotificationKeyModel.key.does_not_exist())
-            return marker, None
-        except PutError:
-            pass
-        existing = NotificationKeyModel.get(marker.key, consistent_read=True)
+            with TransactWrite(connection=transaction_connection()) as transaction:
+                transaction.save(notification, condition=NotificationModel.id.does_not_exist())
+                transaction.save(marker, condition=NotificationKeyModel.key.does_not_exist())
+        except TransactWriteError as exc:
+            if _condition_failed(exc):
+                return False
+            raise
+        return True
+
+    def _repeated(self, user_id: str, source_key: str, deliver: bool) -> NotificationModel | None:
+        """The notification an earlier delivery of the same cause made (delivered now if it was not)."""
+        marker = NotificationKeyModel.get(f"source#{source_key}#{user_id}", consistent_read=True)
         try:
-            notification = NotificationModel.get(user_id, existing.notification_id or "", consistent_read=True)
-            return None, notification
+            existing = NotificationModel.get(user_id, marker.notification_id or "", consistent_read=True)
         except DoesNotExist:
-            if existing.tally:
-                # Created, then deleted by its owner: a redelivered event must not bring it back.
-                return None, NotificationModel(user_id=user_id, id=existing.notification_id, delivered_at=now)
-            return existing, None  # an earlier attempt stopped before creating it: finish the job
+            return None  # deleted by its owner: a redelivered event must not bring it back
+        if deliver and existing.delivered_at is None:
+            self.send_notification(existing)
+        return existing
 
     def _join_group(
         self,
@@ -563,8 +582,10 @@ class NotificationService:
         group_key: str,
         data: dict[str, Any],
         now: datetime,
-        marker: NotificationKeyModel | None,
-    ) -> NotificationModel | None:
+        source_key: str | None,
+    ) -> NotificationModel | object | None:
+        """The group's notification, updated; None when no open group exists; ``_DUPLICATE`` when
+        this cause was already counted."""
         try:
             group = NotificationKeyModel.get(f"group#{user_id}#{group_key}", consistent_read=True)
         except DoesNotExist:
@@ -578,24 +599,36 @@ class NotificationService:
         count = int(current.group_count or 1) + 1
         title, message = group_text(notification_type, count, data)
         actors = [*(current.data or {}).get("grouped", []), data]
+        actions: list[Action] = [
+            NotificationModel.group_count.add(1),
+            NotificationModel.title.set(title),
+            NotificationModel.message.set(message),
+            NotificationModel.data.set({**data, "grouped": actors[-50:]}),
+            NotificationModel.updated_at.set(now),
+        ]
+        # Only while unread: once read, the next similar event starts a new notification.
+        unread = NotificationModel.id.exists() & (NotificationModel.is_read == False)  # noqa: E712
         try:
-            current.update(
-                actions=[
-                    NotificationModel.group_count.add(1),
-                    NotificationModel.title.set(title),
-                    NotificationModel.message.set(message),
-                    NotificationModel.data.set({**data, "grouped": actors[-50:]}),
-                    NotificationModel.updated_at.set(now),
-                ],
-                # Only while unread: once read, the next similar event starts a new notification.
-                condition=NotificationModel.id.exists() & (NotificationModel.is_read == False),  # noqa: E712
-            )
+            if source_key is None:
+                current.update(actions=actions, condition=unread)
+            else:
+                with TransactWrite(connection=transaction_connection()) as transaction:
+                    transaction.update(current, actions=actions, condition=unread)
+                    transaction.save(
+                        self._marker(user_id, source_key, current.id, now),
+                        condition=NotificationKeyModel.key.does_not_exist(),
+                    )
         except UpdateError:
             return None
-        if marker is not None:
-            marker.update(
-                actions=[NotificationKeyModel.tally.set(1), NotificationKeyModel.notification_id.set(current.id)]
-            )
+        except TransactWriteError as exc:
+            reasons = _cancellation_codes(exc)
+            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+                return _DUPLICATE
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                return None
+            raise
+        current.group_count, current.title, current.message = count, title, message
+        current.data, current.updated_at = {**data, "grouped": actors[-50:]}, now
         return current
 
     def _open_group(self, user_id: str, group_key: str, notification_id: str, now: datetime) -> None:
