@@ -511,3 +511,16 @@ def test_a_redelivered_cause_is_counted_once_in_a_group(aws: Any, service: Notif
     joined("event-b")  # SQS delivered it twice
     [only] = list(NotificationModel.query("grouped-host"))
     assert only.id == first.id and only.group_count == 2 and only.message == "2 participants joined Art."
+
+
+def test_send_notification_by_id_redelivers_a_stored_one(
+    aws: Any, service: NotificationService, sender: RecordingSender
+) -> None:
+    stored = service.create_notification("resend-user", "role_changed", "Role", "Changed", deliver=False)
+    assert stored is not None and NotificationModel.get("resend-user", stored.id).delivered_at is None
+    service.websockets.connect("resend-user", "conn-resend")
+    report = service.send_notification(stored.id)
+    assert report.realtime == "sent" and report.email == "queued"
+    assert [n["id"] for n in sender.notifications("conn-resend")] == [stored.id]
+    with pytest.raises(Exception, match="not found"):
+        service.send_notification("0000000000000000deadbeef")

@@ -35,7 +35,7 @@ def parse_hhmm(value: str) -> time:
 def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: "Europe" (a directory), too long
         raise Unprocessable(
             f"Unknown time zone {name!r}; use an IANA name such as Europe/Paris.", code="invalid_timezone"
         ) from exc

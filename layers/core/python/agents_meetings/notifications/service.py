@@ -462,9 +462,13 @@ class NotificationService:
                 for user_id, notification_id in emails:
                     self.email_queue.enqueue(user_id, notification_id)
             for user_id, notification_id in emails:
-                NotificationModel(user_id=user_id, id=notification_id).update(
-                    actions=[NotificationModel.email_status.set("queued")]
-                )
+                try:
+                    NotificationModel(user_id=user_id, id=notification_id).update(
+                        actions=[NotificationModel.email_status.set("queued")],
+                        condition=NotificationModel.id.exists(),
+                    )
+                except UpdateError:
+                    continue  # deleted by its owner meanwhile
             counts["emails_queued"] = len(emails)
         return counts
 
