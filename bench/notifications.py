@@ -204,7 +204,11 @@ def measure_batch(users: int) -> tuple[float, int, float, int]:
 
 
 def measure(samples: int = DEFAULT_SAMPLES, users: int = DEFAULT_USERS) -> NotificationBenchResult:
+    import os
+
     apply_bench_environment()
+    # Powertools would print every NotificationCreated metric as EMF at exit (no handler flushes them).
+    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
     batch_seconds, batch_calls, single_seconds, single_calls = measure_batch(users)
     frame, transport = measure_frames(samples)
     return NotificationBenchResult(frame, transport, users, batch_seconds, batch_calls, single_seconds, single_calls)
