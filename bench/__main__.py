@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench import api_overhead, cold_start, rate_limit, recording_pipeline, transcription_accuracy
+from bench import api_overhead, cold_start, notifications, rate_limit, recording_pipeline, transcription_accuracy
 from bench import search as search_bench
 from bench.timing import sample_count
 
@@ -48,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     summaries.append(transcription_accuracy.report(transcription_accuracy.measure()))
     summaries.append(recording_pipeline.run(minutes=args.recording_minutes))
     summaries.append(search_bench.run(segments=args.search_segments))
+    summaries.extend(notifications.report(notifications.measure()))
 
     print()
     print("summary")

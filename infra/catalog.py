@@ -20,7 +20,7 @@ STATEMACHINES_DIR = REPO_ROOT / "statemachines"
 CORE_LAYER_DIR = REPO_ROOT / "layers" / "core"
 IMAGES_DIR = REPO_ROOT / "infra" / "images"
 
-FunctionKind = Literal["api", "worker", "job", "pipeline"]
+FunctionKind = Literal["api", "worker", "job", "pipeline", "websocket"]
 # Secrets a function may read; each becomes <NAME>_ARN in its environment and a read grant.
 SecretName = Literal["jwt", "livekit", "federation", "deepgram"]
 OUTBOX_TABLE = "event-outbox"
@@ -59,6 +59,10 @@ class FunctionDecl:
     description: str = ""
     # Reads and writes the recordings bucket (S3_BUCKET_NAME in its environment, grants in CDK).
     uses_recordings_bucket: bool = False
+    # QueueDecl names the function sends messages to (gets <QUEUE>_URL and sqs:SendMessage).
+    sends_to_queues: tuple[str, ...] = ()
+    # Posts to WebSocket connections (execute-api:ManageConnections, WEBSOCKET_MANAGEMENT_URL).
+    manages_websocket: bool = False
 
     @property
     def read_write_tables(self) -> tuple[str, ...]:
@@ -87,6 +91,17 @@ class EventRuleDecl:
 
     def pattern(self) -> dict[str, list[str]]:
         return {"source": list(self.sources), "detail-type": [event.value for event in self.detail_types]}
+
+
+@dataclass(frozen=True)
+class QueueDecl:
+    """An SQS queue (with DLQ) that functions send to directly, drained by a worker."""
+
+    name: str
+    target: str  # FunctionDecl.name of the worker
+    url_variable: str  # the environment variable senders read the queue URL from
+    max_receive_count: int = 5
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -367,6 +382,116 @@ STATE_MACHINES: tuple[StateMachineDecl, ...] = (
         trigger=ObjectCreatedTrigger(prefix="recordings/", suffix="/manifest.json"),
     ),
 )
+# --- notifications (spec 1.2) ----------------------------------------------------------------
+NOTIFICATION_TABLES = ("notifications", "notification-keys", "notification-held")
+WEBSOCKET_TABLES = ("ws-connections", "ws-subscriptions")
+NOTIFICATION_EVENTS = (
+    DomainEvent.MEETING_STARTED,
+    DomainEvent.MEETING_ENDED,
+    DomainEvent.PARTICIPANT_JOINED,
+    DomainEvent.PARTICIPANT_LEFT,
+    DomainEvent.RECORDING_COMPLETED,
+    DomainEvent.TRANSCRIPT_READY,
+    DomainEvent.USER_APPROVED,
+    DomainEvent.USER_REJECTED,
+    DomainEvent.USER_ROLE_CHANGED,
+    DomainEvent.USER_PROFILE_UPDATED,
+    DomainEvent.FEEDBACK_RECEIVED,
+    DomainEvent.RATING_RECEIVED,
+    DomainEvent.QUESTION_ANSWERED,
+    DomainEvent.SYSTEM_MAINTENANCE_SCHEDULED,
+    DomainEvent.NEW_FEATURE_RELEASED,
+    DomainEvent.ANNOUNCEMENT_PUBLISHED,
+)
+NOTIFICATION_FUNCTIONS: tuple[FunctionDecl, ...] = (
+    FunctionDecl(
+        name="notifications",
+        folder="notifications",
+        kind="api",
+        routes=("/api/v1/notifications", "/api/v1/admin/announcements"),
+        tables=(*USER_TABLES, *NOTIFICATION_TABLES, "notification-preferences", "ws-tickets", RATE_LIMIT_COUNTERS),
+        read_tables=(RATE_LIMIT_CONFIG, "user-2fa"),
+        publishes_events=True,
+        secrets=("jwt",),
+        description="Notifications, preferences, WebSocket tickets, SSE stream, announcements",
+    ),
+    FunctionDecl(
+        name="ws",
+        folder="ws",
+        kind="websocket",
+        memory_mb=512,
+        tables=(*WEBSOCKET_TABLES, "ws-tickets"),
+        read_tables=("users", "meetings", "meeting-participants"),
+        manages_websocket=True,
+        description="WebSocket routes $connect (ticket), $disconnect, $default (ping, meeting subscriptions)",
+    ),
+    FunctionDecl(
+        name="notify-worker",
+        folder="workers/notify",
+        kind="worker",
+        timeout_seconds=120,
+        tables=(*NOTIFICATION_TABLES, *WEBSOCKET_TABLES, "idempotency"),
+        read_tables=("users", "meetings", "meeting-participants", "notification-preferences"),
+        sends_to_queues=("notification-email",),
+        manages_websocket=True,
+        description="Turns domain events into notifications and delivers them",
+    ),
+    FunctionDecl(
+        name="notification-email-worker",
+        folder="workers/notification_email",
+        kind="worker",
+        timeout_seconds=60,
+        tables=("notifications",),
+        read_tables=("users",),
+        secrets=("jwt",),  # signs the unsubscribe links
+        sends_email=True,
+        description="Sends queued notification emails through SES",
+    ),
+    FunctionDecl(
+        name="notification-schedule",
+        folder="jobs/notification_schedule",
+        kind="job",
+        timeout_seconds=120,
+        tables=(*NOTIFICATION_TABLES, *WEBSOCKET_TABLES),
+        read_tables=("users", "meetings", "meeting-participants", "notification-preferences"),
+        sends_to_queues=("notification-email",),
+        manages_websocket=True,
+        description="Meeting-starting reminders and the release of deliveries held by quiet hours",
+    ),
+)
+FUNCTIONS = (*FUNCTIONS, *NOTIFICATION_FUNCTIONS)
+EVENT_RULES = (
+    *EVENT_RULES,
+    EventRuleDecl(
+        name="notify",
+        detail_types=NOTIFICATION_EVENTS,
+        target="notify-worker",
+        description="Every event that notifies someone",
+    ),
+)
+SCHEDULES = (
+    *SCHEDULES,
+    ScheduleDecl(name="notification-schedule", expression="rate(1 minute)", target="notification-schedule"),
+)
+QUEUES: tuple[QueueDecl, ...] = (
+    QueueDecl(
+        name="notification-email",
+        target="notification-email-worker",
+        url_variable="NOTIFICATION_EMAIL_QUEUE_URL",
+        max_receive_count=5,
+        description="Notification emails waiting for SES",
+    ),
+)
+
+# Filled by later issues (recording pipeline, data export); the mechanism is proven in tests.
+STATE_MACHINES: tuple[StateMachineDecl, ...] = ()
+
+
+def queue(name: str) -> QueueDecl:
+    for decl in QUEUES:
+        if decl.name == name:
+            return decl
+    raise KeyError(name)
 
 
 def function(name: str) -> FunctionDecl:

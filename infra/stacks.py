@@ -22,6 +22,7 @@ from infra.constructs.data import DataTables
 from infra.constructs.events import EventRouting, PlatformEventBus
 from infra.constructs.functions import PlatformFunctions
 from infra.constructs.layers import SharedLayers
+from infra.constructs.notifications import NotificationDelivery
 from infra.constructs.pipeline import PipelineStateMachines
 from infra.constructs.search import SearchInfrastructure
 from infra.constructs.storage import RecordingsBucket
@@ -257,8 +258,17 @@ class PlatformStack(Stack):
         CfnOutput(self, "SearchEndpoint", value=f"https://{self.search.domain.domain_endpoint}")
         CfnOutput(self, "MaterialsBucketName", value=self.search.materials_bucket.bucket_name)
 
+        self.notifications = NotificationDelivery(
+            self,
+            "Notifications",
+            functions=self.functions.functions,
+            stage_name=config.api_stage,
+            removal_policy=removal_policy,
+        )
+
         CfnOutput(self, "ApiUrl", value=self.api.rest_api.url, description="Base URL of the REST API stage")
         CfnOutput(self, "EventBusName", value=self.event_bus.bus.event_bus_name)
         CfnOutput(self, "RecordingsBucketName", value=self.recordings_bucket.bucket_name)
+        CfnOutput(self, "WebSocketUrl", value=self.notifications.url, description="Notifications WebSocket URL")
         for logical_name, table in self.data.tables.items():
             CfnOutput(self, f"{pascal_case(logical_name)}TableName", value=table.table_name)

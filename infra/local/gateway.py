@@ -89,9 +89,11 @@ def to_response(result: dict[str, Any]) -> Response:
 class LocalApiGateway:
     """ASGI app: every request goes to the function whose declared prefix owns the path."""
 
-    def __init__(self, registry: FunctionRegistry):
+    def __init__(self, registry: FunctionRegistry, websockets: Any = None):
         self.registry = registry
         self.routes = route_table()
+        # infra.local.websocket.LocalWebSocketApi: the WebSocket API and its management endpoint.
+        self.websockets = websockets
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -102,6 +104,9 @@ class LocalApiGateway:
                 elif message["type"] == "lifespan.shutdown":
                     await send({"type": "lifespan.shutdown.complete"})
                     return
+        if self.websockets is not None and self.websockets.owns(scope):
+            await self.websockets(scope, receive, send)
+            return
         request = Request(scope, receive)
         owner = match(request.url.path, self.routes)
         if owner is None:

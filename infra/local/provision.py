@@ -14,7 +14,16 @@ import boto3
 from agents_meetings.settings import Settings
 from agents_meetings.tables import create_tables
 
-from infra.catalog import EVENT_RULES, FUNCTIONS, STATE_MACHINES, STATEMACHINES_DIR, EventRuleDecl, StateMachineDecl
+from infra.catalog import (
+    EVENT_RULES,
+    FUNCTIONS,
+    QUEUES,
+    STATE_MACHINES,
+    STATEMACHINES_DIR,
+    EventRuleDecl,
+    QueueDecl,
+    StateMachineDecl,
+)
 
 ACCOUNT_ID = "123456789012"
 LAMBDA_ROLE = f"arn:aws:iam::{ACCOUNT_ID}:role/agents-meetings-local-lambda"
@@ -32,13 +41,14 @@ class MachineTrigger:
 
 @dataclass(frozen=True)
 class RuleQueue:
-    rule: EventRuleDecl
+    # A rule's queue, or a QueueDecl's (functions send to it directly); both name their worker.
+    rule: EventRuleDecl | QueueDecl
     queue_url: str
     queue_arn: str
     dlq_url: str
 
 
-def queue_name(rule: EventRuleDecl) -> str:
+def queue_name(rule: EventRuleDecl | QueueDecl) -> str:
     return f"agents-meetings-{rule.name}"
 
 
@@ -73,6 +83,7 @@ class Provisioner:
         self.materials_bucket()
         self._bus()
         queues = [self.rule_queue(rule) for rule in EVENT_RULES]
+        queues += [self.work_queue(decl) for decl in QUEUES]
         for decl in FUNCTIONS:
             self.function(decl.name)
         for machine in STATE_MACHINES:
@@ -172,6 +183,27 @@ class Provisioner:
             Rule=rule.name, EventBusName=self.settings.event_bus_name, Targets=[{"Id": "queue", "Arn": queue_arn}]
         )
         return RuleQueue(rule=rule, queue_url=queue_url, queue_arn=queue_arn, dlq_url=dlq_url)
+
+    def work_queue(self, decl: QueueDecl, *, visibility_timeout: int = 5) -> RuleQueue:
+        """A queue functions send to (-> DLQ after max_receive_count); its URL goes to the
+        environment variable the senders read (set before any handler is loaded)."""
+        import os
+
+        from agents_meetings.settings import reset_settings
+
+        dlq_url = self.sqs.create_queue(QueueName=f"{queue_name(decl)}-dlq")["QueueUrl"]
+        dlq_arn = self.sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(decl.max_receive_count)})
+        queue_url = self.sqs.create_queue(
+            QueueName=queue_name(decl),
+            Attributes={"VisibilityTimeout": str(visibility_timeout), "RedrivePolicy": redrive},
+        )["QueueUrl"]
+        queue_arn = self.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        os.environ[decl.url_variable] = queue_url
+        reset_settings()
+        return RuleQueue(rule=decl, queue_url=queue_url, queue_arn=queue_arn, dlq_url=dlq_url)
 
     def _lambda_role(self) -> None:
         with contextlib.suppress(self.iam.exceptions.EntityAlreadyExistsException):

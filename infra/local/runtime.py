@@ -93,6 +93,11 @@ def configure_environment(config: LocalConfig) -> None:
     # The embedded search engine keeps its indexes beside the rest of the local data.
     if config.data_dir is not None:
         os.environ.setdefault("SEARCH_INDEX_DIR", str(config.data_dir / "search"))
+    # Notifications: the local WebSocket API and its management endpoint (infra/local/websocket.py).
+    from infra.local.websocket import MANAGEMENT_PREFIX, WS_PATH
+
+    os.environ["WEBSOCKET_MANAGEMENT_URL"] = f"http://{config.host}:{config.port}{MANAGEMENT_PREFIX}"
+    os.environ["WEBSOCKET_URL"] = f"ws://{config.host}:{config.port}{WS_PATH}"
 
 
 class LocalPlatform:
@@ -135,7 +140,9 @@ class LocalPlatform:
             self.registry, queues, self.aws.url, settings.aws_region, triggers=provisioner.triggers
         )
         self.router.start()
-        self.gateway = LocalApiGateway(self.registry)
+        from infra.local.websocket import LocalWebSocketApi
+
+        self.gateway = LocalApiGateway(self.registry, websockets=LocalWebSocketApi(self.registry))
         for decl in FUNCTIONS:  # warm every container now, so the first request is not a cold start
             self.registry.handler(decl.name)
 

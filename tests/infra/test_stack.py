@@ -20,7 +20,7 @@ from cfnlint.api import ManualArgs, lint_file
 
 from infra.app import build_app
 from infra.bundling import LAMBDA_PLATFORM, PipLayerBundler, pip_install_arguments, runtime_dependencies
-from infra.catalog import EVENT_RULES, FUNCTIONS, SCHEDULES, api_functions, function
+from infra.catalog import EVENT_RULES, FUNCTIONS, SCHEDULES, api_functions, function, queue
 from infra.constructs.api import route_segments
 from infra.stacks import PlatformStack
 
@@ -96,6 +96,19 @@ def _policy_documents_of_function(synth: Synthesized, name: str) -> str:
     return json.dumps([policy["Properties"]["PolicyDocument"] for policy in policies])
 
 
+def _notification_environment(synth: Synthesized, decl: Any) -> dict[str, Any]:
+    """What NotificationDelivery adds: the WebSocket URLs and the URLs of queues the function sends to."""
+    delivery = synth.stack.notifications
+    environment: dict[str, Any] = {}
+    if decl.manages_websocket:
+        environment["WEBSOCKET_MANAGEMENT_URL"] = synth.stack.resolve(delivery.management_url)
+    if decl.name == "notifications":
+        environment["WEBSOCKET_URL"] = synth.stack.resolve(delivery.url)
+    for name in decl.sends_to_queues:
+        environment[queue(name).url_variable] = {"Ref": synth.logical_id(delivery.queues[name])}
+    return environment
+
+
 # --- functions ------------------------------------------------------------------------------
 
 
@@ -167,6 +180,7 @@ def test_every_declared_function_is_deployed_as_declared(synth: Synthesized, dec
             if decl.uses_recordings_bucket or decl.reads_recordings
             else {}
         ),
+        **_notification_environment(synth, decl),
     }
     log_group_id = props["LoggingConfig"]["LogGroup"]["Ref"]
     assert synth.resources[log_group_id]["Properties"]["RetentionInDays"] == 30
@@ -481,7 +495,8 @@ def test_every_dead_letter_queue_has_a_depth_alarm(synth: Synthesized) -> None:
         and alarm["Properties"]["Threshold"] == 0
     }
     pipeline_dlqs = synth.stack.pipeline.start_dead_letter_queues.values()
-    assert alarmed == {synth.logical_id(dlq) for dlq in [*dlqs.values(), *pipeline_dlqs]}
+    work_dlqs = synth.stack.notifications.dead_letter_queues  # queues functions send to directly
+    assert alarmed == {synth.logical_id(dlq) for dlq in [*dlqs.values(), *pipeline_dlqs, *work_dlqs.values()]}
 
 
 def test_bus_is_named_and_archived_for_thirty_days(synth: Synthesized) -> None:

@@ -181,7 +181,11 @@ def test_a_500_response_carries_the_request_id_header(
 
 
 def _concrete(path: str, ids: dict[str, str]) -> str:
-    return path.replace("{user_id}", ids["user_id"]).replace("{meeting_id}", ids["meeting_id"])
+    return (
+        path.replace("{user_id}", ids["user_id"])
+        .replace("{meeting_id}", ids["meeting_id"])
+        .replace("{notification_id}", "0000000000000000abcd1234")
+    )
 
 
 def test_no_malformed_body_makes_any_route_fail_with_a_5xx(
@@ -237,8 +241,8 @@ def test_every_protected_route_refuses_missing_revoked_and_deactivated_callers(
     ]
     # Foundation 23, two-factor 5 + SMS confirm 1, change-password 1, rate-limit admin 6, sessions 3
     # (list, end one, end all), recordings 9 (start, stop, details, a meeting's, 4 storage-policy,
-    # apply-policy), transcripts 1, search 13. A new route raises the count: it is then checked below.
-    assert len(protected) == 23 + 5 + 1 + 1 + 6 + 3 + 9 + 1 + 13, protected
+    # apply-policy), transcripts 1, search 13, notifications 10. A new route raises the count: it is then checked below.
+    assert len(protected) == 23 + 5 + 1 + 1 + 6 + 3 + 9 + 1 + 13 + 10, protected
     for method, path in protected:
         with subtests.test(method=method, path=path):
             assert_error(client.request(method, path), 401, "not_authenticated")
@@ -355,6 +359,8 @@ def test_protected_routes_declare_bearer_security(openapi: dict[str, Any]) -> No
         "/api/v1/auth/saml/acs",
         "/api/v1/auth/saml/metadata",  # public by nature: the IdP's administrator downloads it
     }
+    # An email's unsubscribe link: its signed token is the credential (one click, no sign-in).
+    public |= {"/api/v1/notifications/unsubscribe"}
     for path, method, operation in _operations(openapi):
         assert bool(operation.get("security")) == (path not in public), f"{method.upper()} {path}"
 

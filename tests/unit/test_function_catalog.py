@@ -12,7 +12,7 @@ from agents_meetings.tables import TABLES
 from fastapi import FastAPI
 from starlette.routing import BaseRoute
 
-from infra.catalog import EVENT_RULES, FUNCTIONS, SCHEDULES, api_functions, function
+from infra.catalog import EVENT_RULES, FUNCTIONS, QUEUES, SCHEDULES, api_functions, function
 
 pytestmark = pytest.mark.unit
 
@@ -124,8 +124,8 @@ def test_every_schedule_targets_a_declared_job() -> None:
         assert function(schedule.target).kind == "job"
 
 
-def test_every_worker_is_fed_by_a_rule() -> None:
-    fed = {rule.target for rule in EVENT_RULES}
+def test_every_worker_is_fed_by_a_rule_or_a_queue() -> None:
+    fed = {rule.target for rule in EVENT_RULES} | {decl.target for decl in QUEUES}
     assert {d.name for d in FUNCTIONS if d.kind == "worker"} <= fed
 
 

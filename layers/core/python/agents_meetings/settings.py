@@ -145,6 +145,23 @@ class Settings(BaseSettings):
     # Course materials: their own bucket, the largest upload accepted.
     materials_bucket_name: str = Field("materials", alias="MATERIALS_BUCKET_NAME")
     material_max_bytes: int = Field(25 * 1024 * 1024, ge=1024, alias="MATERIAL_MAX_BYTES")
+    # Notifications (spec 1.2).
+    # SQS queue the email worker drains (CDK and the local runtime set it; unset: email is not queued).
+    notification_email_queue_url: str | None = Field(None, alias="NOTIFICATION_EMAIL_QUEUE_URL")
+    # API Gateway management endpoint of the WebSocket stage (https://{api}.execute-api.{region}.amazonaws.com/{stage}).
+    websocket_management_url: str | None = Field(None, alias="WEBSOCKET_MANAGEMENT_URL")
+    # Public wss:// URL of the WebSocket API, returned with each ticket.
+    websocket_url: str | None = Field(None, alias="WEBSOCKET_URL")
+    notification_ttl_days: int = Field(90, ge=1, le=3650, alias="NOTIFICATION_TTL_DAYS")
+    ws_ticket_ttl_seconds: int = Field(60, ge=5, le=600, alias="WS_TICKET_TTL_SECONDS")
+    ws_connection_ttl_hours: int = Field(24, ge=1, le=168, alias="WS_CONNECTION_TTL_HOURS")
+    notification_group_window_seconds: int = Field(600, ge=10, le=86_400, alias="NOTIFICATION_GROUP_WINDOW_SECONDS")
+    # How long GET /notifications/stream waits for news before answering (bounded long-poll).
+    notification_sse_wait_seconds: int = Field(20, ge=0, le=25, alias="NOTIFICATION_SSE_WAIT_SECONDS")
+    meeting_reminder_minutes: int = Field(15, ge=1, le=1440, alias="MEETING_REMINDER_MINUTES")
+    # Firebase Cloud Messaging (push): unset means push is never sent.
+    fcm_project_id: str | None = Field(None, alias="FCM_PROJECT_ID")
+    fcm_credentials_arn: str | None = Field(None, alias="FCM_CREDENTIALS_ARN")
 
     @property
     def transcription_language_list(self) -> list[str]:

@@ -17,10 +17,11 @@ from pynamodb.attributes import (
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
 from pynamodb.connection import Connection
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from agents_meetings.settings import Settings, get_settings
@@ -791,6 +792,198 @@ TABLES: tuple[type[PlatformModel], ...] = (
     StoragePolicyModel,
     SearchIndexJobModel,
     MaterialModel,
+)
+
+
+# --- notifications (spec 1.2) --------------------------------------------------------------
+# Enumerations and the access rules live in agents_meetings/notifications.
+
+
+class NotificationsUnread(GlobalSecondaryIndex["NotificationModel"]):
+    """Sparse: ``unread_user_id`` is set only while unread, so the unread list and the unread count
+    are one query on this index (newest first by the time-ordered id)."""
+
+    class Meta:
+        index_name = "unread"
+        projection = AllProjection()
+
+    unread_user_id = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+
+
+class NotificationsById(GlobalSecondaryIndex["NotificationModel"]):
+    """send_notification(notification_id) finds the owner of an id (keys only)."""
+
+    class Meta:
+        index_name = "by_id"
+        projection = KeysOnlyProjection()
+
+    id = UnicodeAttribute(hash_key=True)
+
+
+class NotificationModel(PlatformModel):
+    """One notification of one user. Keyed (user_id, id): another user's id simply does not exist.
+    ``id`` is time-ordered (agents_meetings.notifications.ids), so the table itself is the
+    newest-first list and SSE resumes with ``id > Last-Event-ID``."""
+
+    logical_name = "notifications"
+    ttl_attribute = "expires_at"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    user_id = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+    type = UnicodeAttribute()
+    title = UnicodeAttribute()
+    message = UnicodeAttribute()
+    priority = UnicodeAttribute()  # low | medium | high | urgent
+    category = UnicodeAttribute()  # meeting | user | system | announcement | feedback
+    data = JSONAttribute(null=True)
+    is_read = BooleanAttribute(default=False)
+    unread_user_id = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute(null=True)
+    read_at = UTCDateTimeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+    group_key = UnicodeAttribute(null=True)
+    group_count = NumberAttribute(default=1)
+    # What caused it (event id, reminder key): a redelivered event finds its notification here.
+    source_keys = UnicodeSetAttribute(null=True)
+    # Delivery outcome per channel: pending | queued | sent | held | capped | failed | off | unavailable.
+    realtime_status = UnicodeAttribute(null=True)
+    email_status = UnicodeAttribute(null=True)
+    email_attempts = NumberAttribute(default=0)
+    email_error = UnicodeAttribute(null=True)
+    push_status = UnicodeAttribute(null=True)
+    delivered_at = UTCDateTimeAttribute(null=True)
+
+    unread = NotificationsUnread()
+    by_id = NotificationsById()
+
+
+class NotificationPreferenceModel(PlatformModel):
+    """A user's preferences: ``scope`` "default" (quiet hours, timezone, grouping, hourly cap and the
+    channels every type inherits), "category#<c>" or "type#<t>" (channels; unset ones inherit)."""
+
+    logical_name = "notification-preferences"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    user_id = UnicodeAttribute(hash_key=True)
+    scope = UnicodeAttribute(range_key=True)
+    in_app = BooleanAttribute(null=True)
+    email = BooleanAttribute(null=True)
+    push = BooleanAttribute(null=True)
+    quiet_hours_start = UnicodeAttribute(null=True)  # "HH:MM", local time of ``timezone``
+    quiet_hours_end = UnicodeAttribute(null=True)
+    timezone = UnicodeAttribute(null=True)
+    group_similar_notifications = BooleanAttribute(null=True)
+    max_notifications_per_hour = NumberAttribute(null=True)
+    updated_at = UTCDateTimeAttribute(null=True)
+
+
+class WsConnectionsByUser(GlobalSecondaryIndex["WsConnectionModel"]):
+    class Meta:
+        index_name = "by_user"
+        projection = AllProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+    connected_at = UTCDateTimeAttribute(range_key=True)
+
+
+class WsConnectionModel(PlatformModel):
+    """An open API Gateway WebSocket connection; TTL cleans up what $disconnect never reported."""
+
+    logical_name = "ws-connections"
+    ttl_attribute = "expires_at"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    connection_id = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute()
+    connected_at = UTCDateTimeAttribute()
+    meetings = UnicodeSetAttribute(null=True)
+    expires_at = TTLAttribute()
+
+    by_user = WsConnectionsByUser()
+
+
+class WsSubscriptionModel(PlatformModel):
+    """Connection subscribed to a meeting: broadcast_to_meeting is one query on the meeting id."""
+
+    logical_name = "ws-subscriptions"
+    ttl_attribute = "expires_at"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    meeting_id = UnicodeAttribute(hash_key=True)
+    connection_id = UnicodeAttribute(range_key=True)
+    user_id = UnicodeAttribute()
+    expires_at = TTLAttribute()
+
+
+class WsTicketModel(PlatformModel):
+    """A single-use WebSocket ticket, keyed by its SHA-256 (never the ticket); deleted when used."""
+
+    logical_name = "ws-tickets"
+    ttl_attribute = "expires_at"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    ticket_hash = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute()
+
+
+class NotificationKeyModel(PlatformModel):
+    """Short-lived keys of the delivery rules: an open group window (``group#<user>#<group key>``),
+    a sent reminder (``reminder#<meeting>#<scheduled_at>``) or an hourly count (``hour#<user>#<hour>``)."""
+
+    logical_name = "notification-keys"
+    ttl_attribute = "expires_at"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    key = UnicodeAttribute(hash_key=True)
+    notification_id = UnicodeAttribute(null=True)
+    tally = NumberAttribute(default=0)
+    window_ends_at = UTCDateTimeAttribute(null=True)
+    expires_at = TTLAttribute()
+
+
+class HeldDeliveryModel(PlatformModel):
+    """Email/push held back by quiet hours, ordered by release time: the release job queries
+    ``queue = "held"`` for ``release_key <= now``."""
+
+    logical_name = "notification-held"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    queue = UnicodeAttribute(hash_key=True)
+    release_key = UnicodeAttribute(range_key=True)  # "<release_at ISO>#<user_id>#<notification_id>"
+    user_id = UnicodeAttribute()
+    notification_id = UnicodeAttribute()
+    channels = UnicodeSetAttribute()
+    release_at = UTCDateTimeAttribute()
+
+
+TABLES = (
+    *TABLES,
+    NotificationModel,
+    NotificationPreferenceModel,
+    WsConnectionModel,
+    WsSubscriptionModel,
+    WsTicketModel,
+    NotificationKeyModel,
+    HeldDeliveryModel,
 )
 
 

@@ -32,6 +32,13 @@ class DomainEvent(StrEnum):
     MATERIAL_UPLOADED = "MaterialUploaded"
     MATERIAL_DELETED = "MaterialDeleted"
     SEARCH_REINDEX_REQUESTED = "SearchReindexRequested"
+    # Notifications (spec 1.2): feedback and Q&A features publish these; the platform ones come from admins.
+    FEEDBACK_RECEIVED = "FeedbackReceived"
+    RATING_RECEIVED = "RatingReceived"
+    QUESTION_ANSWERED = "QuestionAnswered"
+    SYSTEM_MAINTENANCE_SCHEDULED = "SystemMaintenanceScheduled"
+    NEW_FEATURE_RELEASED = "NewFeatureReleased"
+    ANNOUNCEMENT_PUBLISHED = "AnnouncementPublished"
 
     @property
     def domain(self) -> str:
@@ -63,6 +70,12 @@ _DOMAINS: dict[DomainEvent, str] = {
     DomainEvent.MATERIAL_UPLOADED: "materials",
     DomainEvent.MATERIAL_DELETED: "materials",
     DomainEvent.SEARCH_REINDEX_REQUESTED: "platform",
+    DomainEvent.FEEDBACK_RECEIVED: "feedback",
+    DomainEvent.RATING_RECEIVED: "feedback",
+    DomainEvent.QUESTION_ANSWERED: "feedback",
+    DomainEvent.SYSTEM_MAINTENANCE_SCHEDULED: "platform",
+    DomainEvent.NEW_FEATURE_RELEASED: "platform",
+    DomainEvent.ANNOUNCEMENT_PUBLISHED: "notifications",
 }
 
 # Keys every event's detail carries besides ``event_id`` and ``occurred_at`` (the contract
@@ -93,4 +106,16 @@ REQUIRED_FIELDS: dict[DomainEvent, frozenset[str]] = {
     DomainEvent.MATERIAL_DELETED: frozenset({"material_id", "owner_id"}),
     # entity_type: meeting | user | transcript | material; job_id: the search-index-jobs row.
     DomainEvent.SEARCH_REINDEX_REQUESTED: frozenset({"entity_type", "job_id", "requested_by"}),
+    # recipient_id: the teacher/host the feedback or rating is about (notified).
+    DomainEvent.FEEDBACK_RECEIVED: frozenset({"feedback_id", "meeting_id", "recipient_id", "from_user_id"}),
+    DomainEvent.RATING_RECEIVED: frozenset({"rating_id", "meeting_id", "recipient_id", "from_user_id", "rating"}),
+    DomainEvent.QUESTION_ANSWERED: frozenset({"question_id", "meeting_id", "asked_by", "answered_by"}),
+    # audience: "all" or a role (admin, teacher, host, participant).
+    DomainEvent.SYSTEM_MAINTENANCE_SCHEDULED: frozenset(
+        {"maintenance_id", "starts_at", "ends_at", "description", "audience"}
+    ),
+    DomainEvent.NEW_FEATURE_RELEASED: frozenset({"feature_id", "title", "description", "audience"}),
+    DomainEvent.ANNOUNCEMENT_PUBLISHED: frozenset(
+        {"announcement_id", "title", "message", "priority", "audience", "published_by"}
+    ),
 }

@@ -38,7 +38,8 @@ def active_key(is_active: bool) -> str:
 def validate_timezone(name: str) -> str:
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    # OSError: with the tzdata package a directory name ("Europe") or an over-long one reaches the file system.
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise Unprocessable(
             f"Unknown timezone {name!r}; use an IANA name such as 'Europe/Paris'.", code="invalid_timezone"
         ) from exc

@@ -16,6 +16,7 @@ def __getattr__(name: str) -> Any:
             health,
             materials,
             meetings,
+            notifications,
             oauth,
             passwords,
             rate_limits,
@@ -49,5 +50,7 @@ def __getattr__(name: str) -> Any:
             search.router,
             search.admin_router,
             materials.router,
+            notifications.router,
+            notifications.admin_router,
         )
     raise AttributeError(name)

@@ -1,0 +1,92 @@
+"""The WebSocket API's routes, shaped as API Gateway WebSocket proxy events in and out.
+
+``$connect`` redeems the single-use ticket in ``?ticket=`` (refused: 401, and API Gateway closes
+the socket); ``$disconnect`` forgets the connection; ``$default`` takes JSON messages:
+``{"action": "ping"}``, ``{"action": "subscribe" | "unsubscribe", "meeting_id": "..."}`` (only
+meetings the user may see). The reply is the route response (``return_response``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist
+
+from agents_meetings.audit import Actor
+from agents_meetings.errors import DomainError
+from agents_meetings.events.publisher import RecordingPublisher
+from agents_meetings.identity.service import ensure_can_sign_in
+from agents_meetings.meetings.service import MeetingService
+from agents_meetings.notifications.websocket import TicketService, WebSocketManager, default_sender
+from agents_meetings.observability import logger
+from agents_meetings.tables import UserModel
+
+MAX_MESSAGE_BYTES = 4096
+
+
+def _reply(status: int, body: dict[str, Any]) -> dict[str, Any]:
+    return {"statusCode": status, "body": json.dumps(body)}
+
+
+class WebSocketRoutes:
+    def __init__(self, manager: WebSocketManager | None = None, tickets: TicketService | None = None):
+        self.manager = manager or WebSocketManager(default_sender())
+        self.tickets = tickets or TicketService()
+
+    def handle(self, event: dict[str, Any]) -> dict[str, Any]:
+        context = event.get("requestContext") or {}
+        route = context.get("routeKey")
+        connection_id = str(context.get("connectionId") or "")
+        if not connection_id:
+            return _reply(400, {"error": "no connection id"})
+        if route == "$connect":
+            return self.on_connect(connection_id, event.get("queryStringParameters") or {})
+        if route == "$disconnect":
+            self.manager.disconnect(None, connection_id)
+            return _reply(200, {"type": "bye"})
+        return self.on_message(connection_id, event.get("body"))
+
+    def on_connect(self, connection_id: str, query: dict[str, str]) -> dict[str, Any]:
+        try:
+            user_id = self.tickets.redeem(query.get("ticket"))
+            ensure_can_sign_in(UserModel.get(user_id))
+        except (DomainError, DoesNotExist) as exc:
+            logger.info("websocket connection refused", extra={"reason": getattr(exc, "code", "unknown_user")})
+            return _reply(401, {"error": getattr(exc, "code", "invalid_ticket")})
+        self.manager.connect(user_id, connection_id)
+        return _reply(200, {"type": "connected"})
+
+    def on_message(self, connection_id: str, body: str | None) -> dict[str, Any]:
+        connection = self.manager.connection(connection_id)
+        if connection is None:
+            return _reply(410, {"type": "error", "code": "not_connected"})
+        if not body or len(body.encode()) > MAX_MESSAGE_BYTES:
+            return _reply(400, {"type": "error", "code": "invalid_message", "message": "Send a JSON object."})
+        try:
+            message = json.loads(body)
+        except json.JSONDecodeError:
+            message = None
+        if not isinstance(message, dict):
+            return _reply(400, {"type": "error", "code": "invalid_message", "message": "Send a JSON object."})
+        action = message.get("action")
+        if action == "ping":
+            return _reply(200, {"type": "pong"})
+        if action in ("subscribe", "unsubscribe"):
+            meeting_id = message.get("meeting_id")
+            if not isinstance(meeting_id, str) or not 0 < len(meeting_id) <= 64:
+                return _reply(400, {"type": "error", "code": "invalid_meeting_id"})
+            if action == "unsubscribe":
+                self.manager.unsubscribe(connection, meeting_id)
+                return _reply(200, {"type": "unsubscribed", "meeting_id": meeting_id})
+            try:
+                user = UserModel.get(connection.user_id)
+                # Read-only use of the meetings service: its publisher is never called here.
+                MeetingService(RecordingPublisher()).get_visible(Actor(user.id, user.role), meeting_id)
+            except (DomainError, DoesNotExist):
+                return _reply(404, {"type": "error", "code": "meeting_not_found", "meeting_id": meeting_id})
+            self.manager.subscribe(connection, meeting_id)
+            return _reply(200, {"type": "subscribed", "meeting_id": meeting_id})
+        return _reply(
+            400, {"type": "error", "code": "unknown_action", "message": "Actions: ping, subscribe, unsubscribe."}
+        )
