@@ -483,9 +483,6 @@ QUEUES: tuple[QueueDecl, ...] = (
     ),
 )
 
-# Filled by later issues (recording pipeline, data export); the mechanism is proven in tests.
-STATE_MACHINES: tuple[StateMachineDecl, ...] = ()
-
 
 def queue(name: str) -> QueueDecl:
     for decl in QUEUES:
