@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-from bench import api_overhead, cold_start, notifications, rate_limit, recording_pipeline, transcription_accuracy
+from bench import (
+    api_overhead,
+    cold_start,
+    notifications,
+    rate_limit,
+    recording_latency,
+    recording_pipeline,
+    transcription_accuracy,
+)
 from bench import search as search_bench
 from bench.timing import sample_count
 
@@ -47,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     summaries.append(transcription_accuracy.report(transcription_accuracy.measure()))
     summaries.append(recording_pipeline.run(minutes=args.recording_minutes))
+    summaries.append(recording_latency.run())
     summaries.append(search_bench.run(segments=args.search_segments))
     summaries.extend(notifications.report(notifications.measure()))
 

@@ -97,6 +97,7 @@ def test_tier_is_chosen_by_role(role: str | None, tier: str) -> None:
         ("POST", "/api/v1/meetings", "meeting_creation", "user"),
         ("POST", "/api/v1/meetings/abc/materials", "file_upload", "user"),
         ("POST", "/api/v1/recordings/uploads", "file_upload", "user"),
+        ("POST", "/api/v1/materials", "file_upload", "user"),
     ],
 )
 def test_special_limits_match_their_routes(method: str, path: str, name: str, scope: str) -> None:

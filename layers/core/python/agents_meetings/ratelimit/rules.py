@@ -79,8 +79,8 @@ class SpecialRoute:
 SPECIAL_ROUTES: tuple[SpecialRoute, ...] = (
     SpecialRoute("login", "POST", re.compile(r"^/api/v1/auth/login/?$"), "ip"),
     SpecialRoute("registration", "POST", re.compile(r"^/api/v1/auth/register/?$"), "ip"),
-    # Uploads (materials, recordings, avatars) arrive with later issues; any POST/PUT to an upload path.
-    SpecialRoute("file_upload", "POST", re.compile(r"^/api/v1/.*/(uploads?|files|materials)(/[^/]*)?$"), "user"),
+    # Uploads: a POST that starts one (POST /api/v1/materials hands out a presigned PUT), anywhere.
+    SpecialRoute("file_upload", "POST", re.compile(r"^/api/v1/(.*/)?(uploads?|files|materials)(/[^/]*)?$"), "user"),
     SpecialRoute("meeting_creation", "POST", re.compile(r"^/api/v1/meetings/?$"), "user"),
 )
 
