@@ -420,8 +420,9 @@ NOTIFICATION_FUNCTIONS: tuple[FunctionDecl, ...] = (
         folder="ws",
         kind="websocket",
         memory_mb=512,
-        tables=(*WEBSOCKET_TABLES, "ws-tickets"),
-        read_tables=("users", "meetings", "meeting-participants"),
+        # Messages count against the sender's rate limit (rate-limit counters and config).
+        tables=(*WEBSOCKET_TABLES, "ws-tickets", RATE_LIMIT_COUNTERS),
+        read_tables=("users", "meetings", "meeting-participants", RATE_LIMIT_CONFIG),
         manages_websocket=True,
         description="WebSocket routes $connect (ticket), $disconnect, $default (ping, meeting subscriptions)",
     ),

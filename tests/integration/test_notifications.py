@@ -4,6 +4,7 @@ tickets, email through the queue and SES, unsubscribe links, the SSE stream, bro
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -524,3 +525,39 @@ def test_send_notification_by_id_redelivers_a_stored_one(
     assert [n["id"] for n in sender.notifications("conn-resend")] == [stored.id]
     with pytest.raises(Exception, match="not found"):
         service.send_notification("0000000000000000deadbeef")
+
+
+def test_websocket_messages_count_against_the_senders_rate_limit(
+    aws: Any, make_user: Any, sender: RecordingSender, frozen_clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agents_meetings.http.rate_limits import reset_rate_limiting
+    from agents_meetings.settings import reset_settings
+
+    user = make_user()  # a participant: 200 requests per minute (spec 2.3)
+    routes = WebSocketRoutes(WebSocketManager(sender), TicketService())
+    ticket, _ = TicketService().issue(user.id)
+    connected = routes.handle(
+        {
+            "requestContext": {"routeKey": "$connect", "connectionId": "busy"},
+            "queryStringParameters": {"ticket": ticket},
+        }
+    )
+    assert connected["statusCode"] == 200 and WsConnectionModel.get("busy").role == "participant"
+    monkeypatch.setenv("RATE_LIMIT_ENABLED", "true")
+    reset_settings()
+    reset_rate_limiting()
+    try:
+        ping = {"requestContext": {"routeKey": "$default", "connectionId": "busy"}, "body": '{"action": "ping"}'}
+        statuses = [routes.handle(ping)["statusCode"] for _ in range(200)]
+        assert set(statuses) == {200}
+        refused = routes.handle(ping)
+        assert refused["statusCode"] == 429
+        body = json.loads(refused["body"])
+        assert body["code"] == "rate_limited" and body["limit"] == 200 and body["retry_after_seconds"] >= 1
+        assert "participant limit allows 200" in body["message"]
+        frozen_clock.advance(minutes=2)  # a new window: allowed again
+        assert routes.handle(ping)["statusCode"] == 200
+    finally:
+        monkeypatch.setenv("RATE_LIMIT_ENABLED", "false")
+        reset_settings()
+        reset_rate_limiting()

@@ -904,6 +904,8 @@ class WsConnectionModel(PlatformModel):
 
     connection_id = UnicodeAttribute(hash_key=True)
     user_id = UnicodeAttribute()
+    # The user's role at $connect: the rate-limit tier of the connection's messages.
+    role = UnicodeAttribute(null=True)
     connected_at = UTCDateTimeAttribute()
     meetings = UnicodeSetAttribute(null=True)
     expires_at = TTLAttribute()

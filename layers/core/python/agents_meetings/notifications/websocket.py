@@ -99,11 +99,12 @@ class WebSocketManager:
     def enabled(self) -> bool:
         return self._sender is not None
 
-    def connect(self, user_id: str, connection: str) -> WsConnectionModel:
+    def connect(self, user_id: str, connection: str, role: str | None = None) -> WsConnectionModel:
         now = utcnow()
         item = WsConnectionModel(
             connection_id=connection,
             user_id=user_id,
+            role=role,
             connected_at=now,
             expires_at=now + timedelta(hours=self._settings.ws_connection_ttl_hours),
         )

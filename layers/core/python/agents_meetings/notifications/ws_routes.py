@@ -4,6 +4,10 @@
 the socket); ``$disconnect`` forgets the connection; ``$default`` takes JSON messages:
 ``{"action": "ping"}``, ``{"action": "subscribe" | "unsubscribe", "meeting_id": "..."}`` (only
 meetings the user may see). The reply is the route response (``return_response``).
+
+Messages count against the sender's rate-limit tier (spec 2.3), the same per-user budget as their
+REST requests: over it, a ``rate_limited`` error frame (status 429) says which limit and when to
+retry, and the message is not acted on.
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ from agents_meetings.events.publisher import RecordingPublisher
 from agents_meetings.identity.service import ensure_can_sign_in
 from agents_meetings.meetings.service import MeetingService
 from agents_meetings.notifications.websocket import TicketService, WebSocketManager, default_sender
-from agents_meetings.observability import logger
-from agents_meetings.tables import UserModel
+from agents_meetings.observability import logger, metrics
+from agents_meetings.ratelimit.rules import tier_for_role
+from agents_meetings.settings import get_settings
+from agents_meetings.tables import UserModel, WsConnectionModel
 
 MAX_MESSAGE_BYTES = 4096
 
@@ -50,17 +56,21 @@ class WebSocketRoutes:
     def on_connect(self, connection_id: str, query: dict[str, str]) -> dict[str, Any]:
         try:
             user_id = self.tickets.redeem(query.get("ticket"))
-            ensure_can_sign_in(UserModel.get(user_id))
+            user = UserModel.get(user_id)
+            ensure_can_sign_in(user)
         except (DomainError, DoesNotExist) as exc:
             logger.info("websocket connection refused", extra={"reason": getattr(exc, "code", "unknown_user")})
             return _reply(401, {"error": getattr(exc, "code", "invalid_ticket")})
-        self.manager.connect(user_id, connection_id)
+        self.manager.connect(user_id, connection_id, role=user.role)
         return _reply(200, {"type": "connected"})
 
     def on_message(self, connection_id: str, body: str | None) -> dict[str, Any]:
         connection = self.manager.connection(connection_id)
         if connection is None:
             return _reply(410, {"type": "error", "code": "not_connected"})
+        limited = self._rate_limited(connection)
+        if limited is not None:
+            return limited
         if not body or len(body.encode()) > MAX_MESSAGE_BYTES:
             return _reply(400, {"type": "error", "code": "invalid_message", "message": "Send a JSON object."})
         try:
@@ -89,4 +99,37 @@ class WebSocketRoutes:
             return _reply(200, {"type": "subscribed", "meeting_id": meeting_id})
         return _reply(
             400, {"type": "error", "code": "unknown_action", "message": "Actions: ping, subscribe, unsubscribe."}
+        )
+
+    def _rate_limited(self, connection: WsConnectionModel) -> dict[str, Any] | None:
+        """The 429 reply when the sender is over their tier's limit, else None (fail open)."""
+        settings = get_settings()
+        if not settings.rate_limit_enabled:
+            return None
+        from agents_meetings.http.rate_limits import rate_limit_service
+
+        tier = tier_for_role(connection.role or "")
+        try:
+            decision = rate_limit_service(settings.rate_limit_storage).check_rate_limit(
+                f"user:{connection.user_id}", tier
+            )
+        except Exception as exc:  # noqa: BLE001 - never refuse a message because the limiter failed
+            logger.exception("rate limiter failed; message allowed", extra={"error": str(exc)})
+            metrics.add_metric(name="RateLimitStoreErrors", unit="Count", value=1)
+            return None
+        if decision.allowed:
+            return None
+        metrics.add_metric(name="RateLimited", unit="Count", value=1)
+        return _reply(
+            429,
+            {
+                "type": "error",
+                "code": "rate_limited",
+                "message": f"Too many messages: the {tier} limit allows {decision.rate.limit} per "
+                f"{decision.rate.period_seconds} seconds; retry after {decision.retry_after} seconds.",
+                "limit": decision.rate.limit,
+                "period_seconds": decision.rate.period_seconds,
+                "retry_after_seconds": decision.retry_after,
+                "resets_at": decision.reset_at_iso,
+            },
         )
