@@ -201,8 +201,10 @@ def test_an_ffmpeg_error_is_retried_then_the_job_fails_with_its_message(
     job = wait_for_job(staged.recording_id)
     assert job.status == "failed"
     assert "FfmpegFailed" in (job.error_message or "") and "simulated encoder crash" in (job.error_message or "")
-    # Thumbnail and preview each ran three times (the first try and two retries) before the Catch.
-    assert int((tmp_path / "ffmpeg-runs").read_text()) == 6
+    # Thumbnail and preview run in parallel, each tried three times (the first try and two retries);
+    # the first branch out of retries fails the Parallel state, which stops the other branch (after
+    # at least its first try): 4 to 6 runs, never fewer than one task's three.
+    assert 4 <= int((tmp_path / "ffmpeg-runs").read_text()) <= 6
     (execution,) = wait_for_executions(harness, staged.recording_id, 1)
     assert execution["status"] == "FAILED"
     (failed,) = [e for e in harness.published(DomainEvent.RECORDING_FAILED) if e["recording_id"] == staged.recording_id]
