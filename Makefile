@@ -10,7 +10,7 @@ PYTEST_WORKERS ?= 2
 export CDK_DISABLE_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup dev test test-tools test-unit test-integration test-e2e test-infra lint typecheck bench synth reset clean
+.PHONY: setup dev test system-packages test-tools test-unit test-integration test-e2e test-infra lint typecheck bench synth reset clean
 
 setup: $(STAMP)
 
@@ -21,16 +21,16 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 ## Run the whole platform on http://127.0.0.1:$${PORT:-8000} (embedded AWS, seeded admin). Ctrl-C stops it.
-dev: setup
+dev: setup system-packages
 	$(BIN)/python -m infra.local
 
-## System tools tests run for real: OpenLDAP slapd (directory sign-in), ffmpeg and espeak-ng (recordings). Installed only where missing.
+## System packages (system-packages.txt, the one declared list): `runtime` for the platform,
+## `test` for the tests (OpenLDAP slapd, xmlsec1, ffmpeg, espeak-ng, sox). Installed only where missing.
+system-packages:
+	@scripts/system-packages.sh runtime
+
 test-tools:
-	@test -x /usr/sbin/slapd || command -v slapd >/dev/null 2>&1 || \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slapd ldap-utils >/dev/null)
-	@command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 && command -v espeak-ng >/dev/null 2>&1 && \
-		command -v sox >/dev/null 2>&1 || \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg espeak-ng sox >/dev/null)
+	@scripts/system-packages.sh runtime test
 
 ## Every test: lint, types, unit, integration, infra (CDK), e2e (the local runtime over HTTP).
 test: setup test-tools lint typecheck

@@ -26,6 +26,8 @@ IMAGE_CONTEXT_EXCLUDES = [
     "!layers/core/python",
     "!functions",
     "!infra/images",
+    "!system-packages.txt",
+    "!scripts/system-packages.sh",
     "**/__pycache__",
     "**/*.pyc",
 ]

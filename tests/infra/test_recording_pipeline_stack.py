@@ -4,6 +4,7 @@ ASL file, and the S3 Object Created rule that starts it."""
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -54,11 +55,27 @@ def test_image_is_built_from_the_dockerfile_with_a_small_context(synth: Any) -> 
     source = image["source"]
     assert (source["dockerFile"], source["platform"]) == ("infra/images/pipeline/Dockerfile", "linux/arm64")
     context = outdir / source["directory"]
-    assert sorted(p.name for p in context.iterdir()) == ["functions", "infra", "layers", "pyproject.toml"]
+    assert sorted(p.name for p in context.iterdir()) == [
+        "functions",
+        "infra",
+        "layers",
+        "pyproject.toml",
+        "scripts",
+        "system-packages.txt",
+    ]
+    assert sorted(p.name for p in (context / "scripts").iterdir()) == ["system-packages.sh"]
     assert (context / "functions/pipeline/handler.py").is_file()
     assert (context / "layers/core/python/agents_meetings/media/processing.py").is_file()
     dockerfile = (context / "infra/images/pipeline/Dockerfile").read_text()
-    assert "apt-get install" in dockerfile and "ffmpeg" in dockerfile
+    # The image installs the `image` set of the one declared list, which names ffmpeg.
+    assert "system-packages.sh image" in dockerfile
+    image_set = subprocess.run(
+        ["bash", str(context / "scripts/system-packages.sh"), "--list", "image"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert "ffmpeg" in image_set
     size = sum(p.stat().st_size for p in context.rglob("*") if p.is_file())
     assert size < 5_000_000  # no virtualenv, caches or local data in the build context
 
