@@ -128,7 +128,9 @@ class LocalPlatform:
         reset_settings()
         settings = get_settings()
         self.registry = FunctionRegistry()
-        self.aws = EmbeddedAws(self.config.aws_port, self.config.data_dir, self.registry)
+        self.aws = EmbeddedAws(
+            self.config.aws_port, self.config.data_dir, self.registry, account_id=ACCOUNT_ID, region=settings.aws_region
+        )
         self.aws.start()
         provisioner = Provisioner(settings, self.aws.url)
         queues = provisioner.provision()
@@ -197,7 +199,8 @@ def main() -> None:
         f"{'(LOCAL_ADMIN_PASSWORD)' if 'LOCAL_ADMIN_PASSWORD' in os.environ else config.admin_password}\n"
         f"  Embedded AWS  {platform.aws.url}\n"
         f"  LiveKit       {os.environ.get('LIVEKIT_URL')}{' (embedded egress emulator)' if platform.livekit else ''}\n"
-        f"  Data          {config.data_dir or 'not persisted'} ({platform.replayed} changes restored)\n"
+        f"  Data          {config.data_dir or 'not persisted'} ({platform.replayed} changes restored"
+        f" in {platform.aws.last_restore.seconds:.2f}s)\n"
         "  Stop with Ctrl-C.\n",
         flush=True,
     )
