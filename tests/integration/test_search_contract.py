@@ -83,13 +83,18 @@ DOCS: list[dict[str, Any]] = [
 
 
 @pytest.fixture(scope="module")
-def fake_opensearch() -> Iterator[str]:
+def fake_opensearch_server() -> Iterator[FakeOpenSearch]:
     server = FakeOpenSearch()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield server.url
+    yield server
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(scope="module")
+def fake_opensearch(fake_opensearch_server: FakeOpenSearch) -> str:
+    return fake_opensearch_server.url
 
 
 def _backends() -> list[Any]:
@@ -238,3 +243,47 @@ def test_reindex_swaps_a_fresh_index_in(loaded: SearchBackend) -> None:
     assert set(ids(loaded)) == {"a", "b", "c", "e"}
     assert ids(loaded, text="geometry") == ["e"]
     assert set(ids(loaded, text="v2")) == {"a", "b", "c"}
+
+
+def test_update_matching_rewrites_a_denormalised_field_on_every_matching_document(loaded: SearchBackend) -> None:
+    """A renamed parent (a meeting's title on its transcript segments): one batched call."""
+    assert loaded.update_matching(LESSONS, "status", "scheduled", {"title": "Renamed science hour"}) == 2
+    assert set(ids(loaded, text="renamed")) == {"b", "c"}
+    assert ids(loaded, text="physics") == [] and ids(loaded, text="chemistry") == []
+    # The rest of each document is kept: its other fields still match and filter.
+    assert ids(loaded, text="newton") == ["b"]
+    assert set(ids(loaded, text="renamed", filters={"tags": ["chemistry"]})) == {"c"}
+    assert loaded.count(LESSONS) == 4
+    # Idempotent: a redelivered rename changes nothing; no match changes nothing.
+    assert loaded.update_matching(LESSONS, "status", "scheduled", {"title": "Renamed science hour"}) == 0
+    assert loaded.update_matching(LESSONS, "status", "archived", {"title": "x"}) == 0
+    assert ids(loaded, text="x") == []
+
+
+def test_update_matching_is_one_batch_for_hundreds_of_documents(backend: SearchBackend, request: Any) -> None:
+    backend.ensure_index(LESSONS)
+    many = [{**DOCS[0], "id": f"seg-{n}", "status": "m1" if n % 2 == 0 else "m2"} for n in range(600)]
+    backend.upsert(LESSONS, many)
+    fake = request.node.callspec.params.get("backend") == "opensearch-fake"
+    server_requests = request.getfixturevalue("fake_opensearch_server").requests if fake else None
+    before = len(server_requests) if server_requests is not None else 0
+    assert backend.update_matching(LESSONS, "status", "m1", {"title": "Statistics seminar"}) == 300
+    if server_requests is not None:
+        calls = [path for _, path in server_requests[before:] if path.endswith("/_update_by_query")]
+        assert len(calls) == 1 and len(server_requests) - before <= 3  # alias lookup + one update
+    result = backend.search(LESSONS, SearchQuery(text="statistics", limit=1, highlight=False))
+    assert result.total == 300
+    assert backend.search(LESSONS, SearchQuery(text="algebra", filters={"status": ["m2"]})).total == 300
+
+
+def test_update_matching_during_a_reindex_reaches_the_fresh_index(loaded: SearchBackend) -> None:
+    def walk() -> Iterator[dict[str, Any]]:
+        for position, doc in enumerate(DOCS):
+            if position == 2:
+                loaded.update_matching(LESSONS, "status", "scheduled", {"title": "Renamed meanwhile"})
+            yield doc
+
+    loaded.reindex(LESSONS, walk(), batch_size=1)
+    # b was already in the index being built when the rename ran: the swapped-in index has it
+    # renamed (c, written after the rename, is whatever the walk's source said).
+    assert ids(loaded, text="meanwhile") == ["b"]

@@ -1,7 +1,7 @@
 """A small OpenSearch-compatible HTTP server for tests: no real cluster can run on this machine.
 
 It answers the REST calls the OpenSearch adapter makes (index templates, create/delete index,
-aliases, _bulk, _search, _count, _delete_by_query) with OpenSearch's wire shapes, and evaluates
+aliases, _bulk, _search, _count, _delete_by_query, _update_by_query) with OpenSearch's wire shapes, and evaluates
 the query DSL it sends faithfully: bool (must/should/filter/must_not, minimum_should_match),
 match (analyzed; fuzziness as Damerau-Levenshtein edits), match_phrase, term, terms, prefix, range,
 match_all; BM25 scoring (k1=1.2, b=0.75); terms aggregations (booleans keyed 1/0 with
@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import tantivy
+from agents_meetings.search.opensearch import UPDATE_FIELDS_SCRIPT
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 STOP_WORDS = frozenset(
@@ -445,6 +446,27 @@ class FakeOpenSearch(ThreadingHTTPServer):
                 raise ValueError(action)
         return 200, {"took": 1, "errors": errors, "items": items}
 
+    def update_by_query(self, target: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Runs the one painless script the adapter sends (UPDATE_FIELDS_SCRIPT) by its meaning:
+        set each of ``params.changes``; a document already holding them is a noop."""
+        script = body.get("script") or {}
+        if script.get("source") != UPDATE_FIELDS_SCRIPT:
+            return 400, _error("illegal_argument_exception", "the fake runs only the adapter's update script")
+        changes = dict(script["params"]["changes"])
+        updated = noops = 0
+        for name in self.resolve(target):
+            index = self.indices[name]
+            searcher = Searcher(index)
+            for doc_id, doc in list(index.docs.items()):
+                if not searcher.evaluate(body.get("query") or {"match_all": {}}, doc)[0]:
+                    continue
+                if all(doc.get(k) == v for k, v in changes.items()):
+                    noops += 1
+                    continue
+                index.docs[doc_id] = {**doc, **changes}
+                updated += 1
+        return 200, {"took": 1, "updated": updated, "noops": noops, "failures": [], "version_conflicts": 0}
+
 
 def _error(kind: str, reason: str) -> dict[str, Any]:
     return {"error": {"root_cause": [{"type": kind, "reason": reason}], "type": kind, "reason": reason}, "status": 400}
@@ -543,6 +565,8 @@ class _Handler(BaseHTTPRequestHandler):
                     del index.docs[doc_id]
                 deleted += len(doomed)
             return 200, {"deleted": deleted, "failures": []}
+        if operation == "_update_by_query":
+            return server.update_by_query(target, body)
         if operation == "_refresh":
             return 200, {"_shards": {"total": 1, "successful": 1, "failed": 0}}
         return 400, _error("illegal_argument_exception", f"unsupported {method} /{'/'.join(parts)}")

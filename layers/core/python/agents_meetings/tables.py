@@ -989,6 +989,47 @@ TABLES = (
 )
 
 
+# --- meeting feedback and Q&A (issue 11) -----------------------------------------------------
+
+
+class MeetingFeedbackModel(PlatformModel):
+    """One participant's feedback on one meeting (keyed by both: one per user per meeting)."""
+
+    logical_name = "meeting-feedback"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    meeting_id = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute(range_key=True)
+    id = UnicodeAttribute()
+    rating = NumberAttribute()  # 1-5
+    comment = UnicodeAttribute(null=True)
+    recipient_id = UnicodeAttribute()  # the host the feedback is about
+    created_at = UTCDateTimeAttribute()
+
+
+class MeetingQuestionModel(PlatformModel):
+    """A question asked in a meeting's Q&A; ``id`` is time-ordered, so the table is the list."""
+
+    logical_name = "meeting-questions"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    meeting_id = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+    asked_by = UnicodeAttribute()
+    text = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    answer = UnicodeAttribute(null=True)
+    answered_by = UnicodeAttribute(null=True)
+    answered_at = UTCDateTimeAttribute(null=True)
+
+
+TABLES = (*TABLES, MeetingFeedbackModel, MeetingQuestionModel)
+
+
 @dataclass(frozen=True)
 class KeySpec:
     name: str

@@ -333,7 +333,7 @@ class NotificationProducer:
             NotificationType.NEW_FEATURE_AVAILABLE,
             f"New: {detail['title']}",
             str(detail["description"]),
-            {"feature_id": detail["feature_id"]},
+            {"feature_id": detail["feature_id"], **({"url": str(detail["url"])} if detail.get("url") else {})},
         )
 
     def _on_announcement_published(self, detail: dict[str, Any], source: str) -> ProducedNotifications:

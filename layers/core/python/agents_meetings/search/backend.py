@@ -165,6 +165,13 @@ class SearchBackend(Protocol):
         """Delete every document whose keyword ``field_name`` is ``value``."""
         ...
 
+    def update_matching(self, spec: IndexSpec, field_name: str, value: str, changes: Mapping[str, Any]) -> int:
+        """Set ``changes`` (top-level fields) on every document whose keyword ``field_name`` is
+        ``value``, in one batched operation (OpenSearch: one ``_update_by_query``; never a round
+        trip per document); searchable when this returns. Idempotent: documents that already hold
+        the values are left alone. Returns how many documents changed."""
+        ...
+
     def search(self, spec: IndexSpec, query: SearchQuery) -> SearchResult: ...
 
     def suggest(

@@ -40,6 +40,7 @@ SOURCE = "_source"
 PLAIN = "__plain"
 DEFAULT_WRITER_HEAP = 20_000_000
 FUZZY_BOOST = 0.5  # a typo match ranks below an exact or stemmed one
+UPDATE_PAGE = 1000  # documents read per page by update_matching (written back in one commit)
 _analyzer = (
     tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
     .filter(tantivy.Filter.lowercase())
@@ -141,6 +142,27 @@ class _PhysicalIndex:
         self.writer.commit()
         self.index.reload()
 
+    def update_matching(self, spec: IndexSpec, field_name: str, value: str, changes: Mapping[str, Any]) -> int:
+        """Rewrite the matching documents from their stored source in one commit (tantivy has no
+        in-place update; one commit for the whole batch is its update-by-query)."""
+        self.index.reload()
+        searcher = self.index.searcher()
+        query = tantivy.Query.term_query(self.schema, field_name, value)
+        changed: list[dict[str, Any]] = []
+        offset = 0
+        while True:
+            found = searcher.search(query, UPDATE_PAGE, offset=offset)
+            for _score, address in found.hits:
+                source = json.loads(bytes(searcher.doc(address)[SOURCE][0]))
+                if any(source.get(name) != new for name, new in changes.items()):
+                    changed.append({**source, **changes})
+            if len(found.hits) < UPDATE_PAGE:
+                break
+            offset += UPDATE_PAGE
+        if changed:
+            self.write(spec, changed)
+        return len(changed)
+
     def close(self) -> None:
         if self._writer is not None:
             self._writer.wait_merging_threads()
@@ -216,6 +238,12 @@ class EmbeddedSearchEngine:
         with self._lock(spec.name):
             for target in self._targets(spec):
                 target.delete_matching(field_name, value)
+
+    def update_matching(self, spec: IndexSpec, field_name: str, value: str, changes: Mapping[str, Any]) -> int:
+        spec.field(field_name)  # unknown fields are a programming error
+        with self._lock(spec.name):
+            counts = [target.update_matching(spec, field_name, value, changes) for target in self._targets(spec)]
+        return counts[0]
 
     def reindex(self, spec: IndexSpec, documents: Iterable[dict[str, Any]], *, batch_size: int = 500) -> int:
         with self._lock(spec.name):

@@ -42,6 +42,8 @@ from agents_meetings.tables import (
 
 JOB_NAMESPACE = uuid.UUID("6f1c7f0e-3c55-4f7e-9d3b-5a8e2b9c1d44")
 REINDEX_ENTITY = "*"
+# Meetings re-indexed per bulk write when a user's name changes.
+RENAME_BATCH = 100
 
 
 def job_id(entity_type: EntityType, entity_id: str) -> str:
@@ -64,8 +66,13 @@ class IndexingService:
     def apply(self, detail_type: str, detail: dict[str, Any]) -> str | None:
         """Index what the event is about; returns the entity id (None: not ours)."""
         event = DomainEvent(detail_type)
+        fields = {str(f) for f in detail.get("fields") or []}
+        if event is DomainEvent.MEETING_UPDATED and "title" in fields:
+            return self._tracked(EntityType.MEETING, detail["meeting_id"], self.index_renamed_meeting)
         if event in MEETING_EVENTS:
             return self._tracked(EntityType.MEETING, detail["meeting_id"], self.index_meeting)
+        if event is DomainEvent.USER_PROFILE_UPDATED and "full_name" in fields:
+            return self._tracked(EntityType.USER, detail["user_id"], self.index_renamed_user)
         if event in USER_EVENTS:
             return self._tracked(EntityType.USER, detail["user_id"], self.index_user)
         if event is DomainEvent.TRANSCRIPT_READY:
@@ -109,6 +116,42 @@ class IndexingService:
             return 0
         self.backend.upsert(spec, [self.meeting_document(meeting)])
         return 1
+
+    # --- renames: the denormalised copies of a title or a name (spec: current within 5 minutes) --
+
+    def index_renamed_meeting(self, meeting_id: str) -> int:
+        """The meeting, then its title on every transcript segment: one update-by-query, however
+        many segments (the title is read from the table now, so redelivery and order are harmless)."""
+        documents = self.index_meeting(meeting_id)
+        try:
+            title = str(MeetingModel.get(meeting_id).title)
+        except DoesNotExist:
+            return documents
+        return documents + self.backend.update_matching(
+            INDEXES[EntityType.TRANSCRIPT], "meeting_id", meeting_id, {"meeting_title": title}
+        )
+
+    def index_renamed_user(self, user_id: str) -> int:
+        """The user, then every copy of their name: the meetings they host or attend (host name and
+        participant names, rebuilt from the tables in batches) and their materials' owner name."""
+        documents = self.index_user(user_id)
+        try:
+            name = str(UserModel.get(user_id).full_name)
+        except DoesNotExist:
+            return documents
+        documents += self.backend.update_matching(
+            INDEXES[EntityType.MATERIAL], "owner_id", user_id, {"owner_name": name}
+        )
+        attended = dict.fromkeys(p.meeting_id for p in ParticipantModel.by_user.query(user_id))
+        hosted = dict.fromkeys(m.id for m in MeetingModel.by_host.query(user_id))
+        meeting_ids = list({**attended, **hosted})
+        spec = INDEXES[EntityType.MEETING]
+        for start in range(0, len(meeting_ids), RENAME_BATCH):
+            meetings = list(MeetingModel.batch_get(meeting_ids[start : start + RENAME_BATCH]))
+            batch = [self.meeting_document(meeting) for meeting in meetings]
+            self.backend.upsert(spec, batch)
+            documents += len(batch)
+        return documents
 
     @staticmethod
     def meeting_document(meeting: MeetingModel) -> dict[str, Any]:

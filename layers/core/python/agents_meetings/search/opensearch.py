@@ -29,6 +29,14 @@ from agents_meetings.search.backend import (
 
 PLAIN = "plain"
 FUZZY_BOOST = 0.5
+# update_matching's script: set each of params.changes; a document already holding them is a noop.
+UPDATE_FIELDS_SCRIPT = (
+    "boolean changed = false; "
+    "for (entry in params.changes.entrySet()) { "
+    "if (ctx._source[entry.getKey()] != entry.getValue()) { ctx._source[entry.getKey()] = entry.getValue(); "
+    "changed = true; } } "
+    "if (!changed) { ctx.op = 'noop'; }"
+)
 
 
 class SearchBackendError(RuntimeError):
@@ -152,6 +160,22 @@ class OpenSearchBackend:
             self.client.delete_by_query(
                 index=target, body={"query": {"term": {field_name: value}}}, params={"refresh": "true"}
             )
+
+    def update_matching(self, spec: IndexSpec, field_name: str, value: str, changes: Mapping[str, Any]) -> int:
+        spec.field(field_name)
+        body = {
+            "query": {"term": {field_name: value}},
+            "script": {"lang": "painless", "source": UPDATE_FIELDS_SCRIPT, "params": {"changes": dict(changes)}},
+        }
+        updated = 0
+        for target, info in self._physical_indexes(spec).items():
+            # Version conflicts (a concurrent write) abort the call: the indexer's retry redoes it.
+            response = self.client.update_by_query(index=target, body=body, params={"refresh": "true"})
+            if response.get("failures"):
+                raise SearchBackendError(f"update_by_query failed: {str(response['failures'][0])[:300]}")
+            if self.alias(spec) in (info or {}).get("aliases", {}):  # the live index (not one being built)
+                updated = int(response.get("updated", 0))
+        return updated
 
     def reindex(self, spec: IndexSpec, documents: Iterable[dict[str, Any]], *, batch_size: int = 500) -> int:
         alias = self.alias(spec)

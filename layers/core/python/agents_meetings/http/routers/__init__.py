@@ -13,12 +13,15 @@ def __getattr__(name: str) -> Any:
     if name == "ALL_ROUTERS":
         from agents_meetings.http.routers import (
             auth,
+            broadcasts,
+            feedback,
             health,
             materials,
             meetings,
             notifications,
             oauth,
             passwords,
+            questions,
             rate_limits,
             recordings,
             search,
@@ -40,6 +43,8 @@ def __getattr__(name: str) -> Any:
             users.router,
             users.admin_router,
             meetings.router,
+            feedback.router,
+            questions.router,
             rate_limits.router,
             recordings.router,
             recordings.meeting_recordings_router,
@@ -52,5 +57,7 @@ def __getattr__(name: str) -> Any:
             materials.router,
             notifications.router,
             notifications.admin_router,
+            broadcasts.maintenance_router,
+            broadcasts.features_router,
         )
     raise AttributeError(name)

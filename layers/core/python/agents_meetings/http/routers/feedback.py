@@ -1,0 +1,94 @@
+"""/api/v1/meetings/{id}/feedback: participants rate a meeting they attended; its host reads it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from agents_meetings.events.publisher import EventPublisher
+from agents_meetings.http.dependencies import DEFAULT_PAGE, Cursor, Limit, publisher
+from agents_meetings.http.errors import error_responses
+from agents_meetings.http.routers.meetings import MeetingId
+from agents_meetings.http.schemas import PageOut, ShortText, Strict, UtcDateTime
+from agents_meetings.http.security import CurrentPrincipal
+from agents_meetings.meetings.feedback import MAX_RATING, MIN_RATING, FeedbackService
+from agents_meetings.tables import MeetingFeedbackModel
+
+router = APIRouter(prefix="/api/v1/meetings", tags=["meetings"])
+
+
+async def feedback_service(events: Annotated[EventPublisher, Depends(publisher)]) -> FeedbackService:
+    return FeedbackService(events)
+
+
+FeedbackServiceDep = Annotated[FeedbackService, Depends(feedback_service)]
+
+
+class FeedbackIn(Strict):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"rating": 5, "comment": "Clear and well paced."}]}
+    )
+    rating: int = Field(strict=True, ge=MIN_RATING, le=MAX_RATING, description="1 (poor) to 5 (excellent)")
+    comment: ShortText | None = None
+
+
+class FeedbackOut(BaseModel):
+    id: str
+    meeting_id: str
+    user_id: str
+    rating: int
+    comment: str | None
+    created_at: UtcDateTime
+
+    @classmethod
+    def of(cls, feedback: MeetingFeedbackModel) -> FeedbackOut:
+        return cls(
+            id=feedback.id,
+            meeting_id=feedback.meeting_id,
+            user_id=feedback.user_id,
+            rating=int(feedback.rating),
+            comment=feedback.comment,
+            created_at=feedback.created_at,
+        )
+
+
+class FeedbackPageOut(PageOut[FeedbackOut]):
+    average_rating: float | None = Field(None, description="Mean of every rating of the meeting; null without any")
+    ratings_count: int = 0
+
+
+@router.post(
+    "/{meeting_id}/feedback",
+    status_code=status.HTTP_201_CREATED,
+    response_model=FeedbackOut,
+    responses=error_responses(401, 403, 404, 409, 422),
+    summary="Rate a meeting you attended (once it ended or you left; one feedback per meeting: 409 after)",
+)
+async def give_feedback(
+    meeting_id: MeetingId, body: FeedbackIn, principal: CurrentPrincipal, service: FeedbackServiceDep
+) -> FeedbackOut:
+    return FeedbackOut.of(service.give(principal.actor, meeting_id, rating=body.rating, comment=body.comment))
+
+
+@router.get(
+    "/{meeting_id}/feedback",
+    response_model=FeedbackPageOut,
+    responses=error_responses(400, 401, 403, 404, 422),
+    summary="A meeting's feedback and average rating (its host and admins)",
+)
+async def list_feedback(
+    meeting_id: MeetingId,
+    principal: CurrentPrincipal,
+    service: FeedbackServiceDep,
+    limit: Limit = DEFAULT_PAGE,
+    cursor: Cursor = None,
+) -> FeedbackPageOut:
+    result = service.list_for(principal.actor, meeting_id, limit=limit, cursor=cursor)
+    return FeedbackPageOut(
+        items=[FeedbackOut.of(f) for f in result.page.items],
+        next_cursor=result.page.next_cursor,
+        average_rating=result.average_rating,
+        ratings_count=result.ratings_count,
+    )

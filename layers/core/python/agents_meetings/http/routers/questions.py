@@ -1,0 +1,113 @@
+"""/api/v1/meetings/{id}/questions: a meeting's Q&A (ask, list, answer)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, status
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+from agents_meetings.events.publisher import EventPublisher
+from agents_meetings.http.dependencies import DEFAULT_PAGE, Cursor, Limit, publisher
+from agents_meetings.http.errors import error_responses
+from agents_meetings.http.routers.meetings import MeetingId
+from agents_meetings.http.schemas import PageOut, Strict, UtcDateTime
+from agents_meetings.http.security import CurrentPrincipal
+from agents_meetings.meetings.questions import QUESTION_ID_PATTERN, QuestionService
+from agents_meetings.tables import MeetingQuestionModel
+
+router = APIRouter(prefix="/api/v1/meetings", tags=["meetings"])
+
+QuestionId = Annotated[str, Path(min_length=24, max_length=24, pattern=QUESTION_ID_PATTERN)]
+QuestionText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+async def question_service(events: Annotated[EventPublisher, Depends(publisher)]) -> QuestionService:
+    return QuestionService(events)
+
+
+QuestionServiceDep = Annotated[QuestionService, Depends(question_service)]
+
+
+class QuestionIn(Strict):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"text": "Will the slides be shared after the class?"}]}
+    )
+    text: QuestionText
+
+
+class AnswerIn(Strict):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"text": "Yes, under the meeting's materials."}]}
+    )
+    text: QuestionText
+
+
+class QuestionOut(BaseModel):
+    id: str
+    meeting_id: str
+    asked_by: str
+    text: str
+    created_at: UtcDateTime
+    answer: str | None = None
+    answered_by: str | None = None
+    answered_at: UtcDateTime | None = None
+
+    @classmethod
+    def of(cls, question: MeetingQuestionModel) -> QuestionOut:
+        return cls(
+            id=question.id,
+            meeting_id=question.meeting_id,
+            asked_by=question.asked_by,
+            text=question.text,
+            created_at=question.created_at,
+            answer=question.answer,
+            answered_by=question.answered_by,
+            answered_at=question.answered_at,
+        )
+
+
+@router.post(
+    "/{meeting_id}/questions",
+    status_code=status.HTTP_201_CREATED,
+    response_model=QuestionOut,
+    responses=error_responses(401, 403, 404, 409, 422),
+    summary="Ask a question in a meeting you can see",
+)
+async def ask_question(
+    meeting_id: MeetingId, body: QuestionIn, principal: CurrentPrincipal, service: QuestionServiceDep
+) -> QuestionOut:
+    return QuestionOut.of(service.ask(principal.actor, meeting_id, body.text))
+
+
+@router.get(
+    "/{meeting_id}/questions",
+    response_model=PageOut[QuestionOut],
+    responses=error_responses(400, 401, 403, 404, 422),
+    summary="A meeting's questions, in the order they were asked",
+)
+async def list_questions(
+    meeting_id: MeetingId,
+    principal: CurrentPrincipal,
+    service: QuestionServiceDep,
+    limit: Limit = DEFAULT_PAGE,
+    cursor: Cursor = None,
+) -> PageOut[QuestionOut]:
+    page = service.list_for(principal.actor, meeting_id, limit=limit, cursor=cursor)
+    return PageOut[QuestionOut](items=[QuestionOut.of(q) for q in page.items], next_cursor=page.next_cursor)
+
+
+@router.post(
+    "/{meeting_id}/questions/{question_id}/answer",
+    response_model=QuestionOut,
+    responses=error_responses(401, 403, 404, 409, 422),
+    summary="Answer a question (host, a teacher in the meeting, admins; once: 409 after)",
+)
+async def answer_question(
+    meeting_id: MeetingId,
+    question_id: QuestionId,
+    body: AnswerIn,
+    principal: CurrentPrincipal,
+    service: QuestionServiceDep,
+) -> QuestionOut:
+    return QuestionOut.of(service.answer(principal.actor, meeting_id, question_id, body.text))
