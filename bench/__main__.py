@@ -7,6 +7,7 @@ import argparse
 from bench import (
     api_overhead,
     cold_start,
+    durability,
     notifications,
     rate_limit,
     recording_latency,
@@ -58,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     summaries.append(recording_latency.run())
     summaries.append(search_bench.run(segments=args.search_segments))
     summaries.extend(notifications.report(notifications.measure()))
+    summaries.append(durability.run())
 
     print()
     print("summary")
