@@ -518,7 +518,7 @@ class DurableMotoApp:
         self.journal = state.journal if state else None
         self.lock = threading.RLock()
         self.pending = _Pending()
-        self.compact_after = int(os.environ.get("LOCAL_JOURNAL_COMPACT_LINES", "50000"))
+        self.compact_after = int(os.environ.get("LOCAL_JOURNAL_COMPACT_LINES", "20000"))
         self._compacting = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
