@@ -61,7 +61,9 @@ class LocalStorageServer:
             response = _error(405, "method_not_allowed", f"{method} is not allowed on stored objects.")
             response.headers["Allow"] = "GET, HEAD, PUT"
             return response
-        bucket, _, raw_key = request.url.path[len(STORAGE_PREFIX) :].partition("/")
+        # The raw path, decoded once: the decoded ``path`` would turn a key's own "%41" into "A".
+        raw_path = request.scope.get("raw_path") or request.url.path.encode()
+        bucket, _, raw_key = raw_path.decode("latin-1").split("?", 1)[0][len(STORAGE_PREFIX) :].partition("/")
         key = unquote(raw_key)
         query = request.query_params
         try:

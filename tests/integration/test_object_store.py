@@ -124,6 +124,14 @@ def test_a_signed_get_url_downloads_the_object_with_its_file_name(store: ObjectS
     assert 'filename="meeting.mp4"' in response.headers["content-disposition"]
 
 
+def test_a_key_with_spaces_percent_signs_and_accents_round_trips_through_its_signed_url(store: ObjectStore) -> None:
+    key = "materials/u1/m1/vidéo 100%41 final.txt"
+    store.put_bytes(key, b"odd name", content_type="text/plain")
+    assert [item.key for item in store.list("materials/u1/")] == [key]
+    response = requests.get(store.signed_get_url(key), timeout=5)
+    assert response.status_code == 200 and response.content == b"odd name"
+
+
 def test_signed_urls_expire_and_carry_a_signature(store: ObjectStore, backend: str) -> None:
     url = store.signed_get_url("recordings/r3/video.mp4", ttl_seconds=120, filename="meeting.mp4")
     default = store.signed_get_url("recordings/r3/video.mp4")
