@@ -89,11 +89,13 @@ def to_response(result: dict[str, Any]) -> Response:
 class LocalApiGateway:
     """ASGI app: every request goes to the function whose declared prefix owns the path."""
 
-    def __init__(self, registry: FunctionRegistry, websockets: Any = None):
+    def __init__(self, registry: FunctionRegistry, websockets: Any = None, storage: Any = None):
         self.registry = registry
         self.routes = route_table()
         # infra.local.websocket.LocalWebSocketApi: the WebSocket API and its management endpoint.
         self.websockets = websockets
+        # infra.local.storage_server.LocalStorageServer: signed URLs of STORAGE_BACKEND=local.
+        self.storage = storage
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -106,6 +108,9 @@ class LocalApiGateway:
                     return
         if self.websockets is not None and self.websockets.owns(scope):
             await self.websockets(scope, receive, send)
+            return
+        if self.storage is not None and self.storage.owns(scope):
+            await self.storage(scope, receive, send)
             return
         request = Request(scope, receive)
         owner = match(request.url.path, self.routes)

@@ -92,12 +92,16 @@ class LiveKitEmulator:
         port: int = 0,
         max_duration_seconds: float = 20.0,
         min_duration_seconds: float = 2.0,
+        local_storage: bool = False,
     ):
         self.api_key, self._secret = api_key, api_secret
         self.webhook_url = webhook_url
         self.host, self.port = host, port
         self.max_duration_seconds = max_duration_seconds
         self.min_duration_seconds = min_duration_seconds
+        # True: outputs go to the platform's local directory store (STORAGE_BACKEND=local), as a
+        # self-hosted egress writes to a volume the platform reads, instead of its S3 upload.
+        self.local_storage = local_storage
         # Fault switches (tests and demos flip them at run time).
         self.drop_egress_ended = False
         self.fail_egresses = False
@@ -105,6 +109,8 @@ class LiveKitEmulator:
         self.egresses: dict[str, _Egress] = {}
         self.rooms: dict[str, list[RoomParticipant]] = {}
         self.webhooks_sent: list[SignedWebhook] = []
+        # (event, egress id, the receiver's last HTTP status or None if it never answered), in order.
+        self.webhook_deliveries: list[tuple[str, str, int | None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
@@ -370,6 +376,8 @@ class LiveKitEmulator:
                 bucket = egress.s3.bucket
                 endpoint = egress.s3.endpoint.rstrip("/")
                 location = f"{endpoint}/{bucket}/{egress.filepath}" if endpoint else f"s3://{bucket}/{egress.filepath}"
+                if self.local_storage:
+                    location = egress.filepath  # a file on the egress's volume, named by its key
                 result = info.file_results.add(
                     filename=egress.filepath,
                     started_at=info.started_at,
@@ -393,6 +401,12 @@ class LiveKitEmulator:
             output = folder / f"out.{extension}"
             render_media(output, duration=duration, languages=egress.languages, audio_only=egress.audio_only)
             s3 = egress.s3
+            content_type = _CONTENT_TYPES.get(extension, "application/octet-stream")
+            if self.local_storage:
+                from agents_meetings.storage import LocalObjectStore
+
+                LocalObjectStore(bucket=s3.bucket).put_file(egress.filepath, output, content_type=content_type)
+                return output.stat().st_size
             client = boto3.client(
                 "s3",
                 endpoint_url=s3.endpoint or None,
@@ -400,7 +414,7 @@ class LiveKitEmulator:
                 aws_access_key_id=s3.access_key or "local",
                 aws_secret_access_key=s3.secret or "local",
             )
-            extra = {"ContentType": _CONTENT_TYPES.get(extension, "application/octet-stream")}
+            extra = {"ContentType": content_type}
             if s3.metadata:
                 extra["Metadata"] = dict(s3.metadata)
             client.upload_file(str(output), s3.bucket, egress.filepath, ExtraArgs=extra)
@@ -427,18 +441,26 @@ class LiveKitEmulator:
 
         body = signed.body
         headers = {"Authorization": signed.authorization, "Content-Type": "application/webhook+json"}
-        # LiveKit retries a webhook a few times; so does this.
-        for attempt in range(4):
+        # LiveKit's notifier (go-retryablehttp) retries a webhook on a connection error, 429 and
+        # 5xx, waiting Retry-After when given; other answers are final. So does this.
+        status: int | None = None
+        for attempt in range(6):
+            wait = 0.2 * 2**attempt
             try:
                 async with (
                     aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session,
                     session.post(self.webhook_url, data=body.encode(), headers=headers) as response,
                 ):
-                    if response.status < 500:
-                        return
+                    status = response.status
+                    if status != 429 and status < 500:
+                        break
+                    with contextlib.suppress(ValueError):
+                        wait = min(max(wait, float(response.headers.get("Retry-After", ""))), 30.0)
             except (aiohttp.ClientError, TimeoutError):
-                pass
-            await asyncio.sleep(0.2 * 2**attempt)
+                status = None
+            if attempt < 5:
+                await asyncio.sleep(wait)
+        self.webhook_deliveries.append((event, info.egress_id, status))
 
 
 _CONTENT_TYPES = {"mp4": "video/mp4", "webm": "video/webm", "ogg": "audio/ogg", "mp3": "audio/mpeg"}

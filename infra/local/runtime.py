@@ -12,6 +12,7 @@ import secrets
 import signal
 import socket
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,9 +54,16 @@ def free_port() -> int:
 def local_secrets(data_dir: Path | None) -> dict[str, str]:
     """Signing keys made once per data directory (so tokens survive a restart), never hard-coded."""
     path = data_dir / "secrets.json" if data_dir else None
-    if path and path.exists():
-        return dict(json.loads(path.read_text()))
-    values = {"JWT_SECRET": secrets.token_urlsafe(48), "LIVEKIT_API_SECRET": secrets.token_urlsafe(32)}
+    wanted = {
+        "JWT_SECRET": lambda: secrets.token_urlsafe(48),
+        "LIVEKIT_API_SECRET": lambda: secrets.token_urlsafe(32),
+        "LOCAL_STORAGE_SIGNING_KEY": lambda: secrets.token_urlsafe(32),
+    }
+    values = dict(json.loads(path.read_text())) if path and path.exists() else {}
+    if all(name in values for name in wanted):
+        return values
+    # A data directory from before a key existed keeps its keys and gains the new one.
+    values.update({name: make() for name, make in wanted.items() if name not in values})
     if path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(values))
@@ -93,6 +101,14 @@ def configure_environment(config: LocalConfig) -> None:
     # The embedded search engine keeps its indexes beside the rest of the local data.
     if config.data_dir is not None:
         os.environ.setdefault("SEARCH_INDEX_DIR", str(config.data_dir / "search"))
+    if os.environ.get("STORAGE_BACKEND", "").lower() == "local":
+        # Objects beside the rest of the local data (or in a throw-away directory), signed URLs
+        # served by this runtime (infra/local/storage_server.py), writes announced as S3 would.
+        storage_dir = config.data_dir / "storage" if config.data_dir else Path(tempfile.mkdtemp(prefix="storage-"))
+        os.environ.setdefault("LOCAL_STORAGE_DIR", str(storage_dir))
+        os.environ.setdefault("LOCAL_STORAGE_SIGNING_KEY", keys["LOCAL_STORAGE_SIGNING_KEY"])
+        os.environ.setdefault("LOCAL_STORAGE_URL", f"http://{config.host}:{config.port}/_storage")
+        os.environ["LOCAL_STORAGE_EVENTS"] = "true"
     # Notifications: the local WebSocket API and its management endpoint (infra/local/websocket.py).
     from infra.local.websocket import MANAGEMENT_PREFIX, WS_PATH
 
@@ -142,21 +158,28 @@ class LocalPlatform:
             self.registry, queues, self.aws.url, settings.aws_region, triggers=provisioner.triggers
         )
         self.router.start()
+        from infra.local.storage_server import LocalStorageServer
         from infra.local.websocket import LocalWebSocketApi
 
-        self.gateway = LocalApiGateway(self.registry, websockets=LocalWebSocketApi(self.registry))
+        storage = LocalStorageServer() if settings.storage_backend == "local" else None
+        self.gateway = LocalApiGateway(self.registry, websockets=LocalWebSocketApi(self.registry), storage=storage)
         for decl in FUNCTIONS:  # warm every container now, so the first request is not a cold start
             self.registry.handler(decl.name)
 
     def _start_livekit(self) -> None:
         """LiveKit's Egress API with real media (infra/local/livekit_emulator.py), webhooks to our gateway."""
+        from agents_meetings.settings import get_settings, reset_settings
+
         from infra.local.livekit_emulator import LiveKitEmulator
 
+        reset_settings()
         self.livekit = LiveKitEmulator(
             os.environ["LIVEKIT_API_KEY"],
             os.environ["LIVEKIT_API_SECRET"],
             webhook_url=f"http://{self.config.host}:{self.config.port}/api/v1/webhooks/livekit",
             max_duration_seconds=float(os.environ.get("LOCAL_LIVEKIT_MAX_RECORDING_SECONDS", "30")),
+            # STORAGE_BACKEND=local: an egress whose output volume is the storage directory.
+            local_storage=get_settings().storage_backend == "local",
         ).start()
         os.environ["LIVEKIT_URL"] = self.livekit.url
 

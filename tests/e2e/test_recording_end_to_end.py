@@ -22,14 +22,23 @@ from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, RunningPlatform, sta
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(1200)]
 
 
-@pytest.fixture(scope="module")
-def platform_with_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningPlatform, str]]:
-    base = tmp_path_factory.mktemp("recording-e2e")
+@pytest.fixture(scope="module", params=["s3", "local"])
+def platform_with_aws(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[RunningPlatform, str]]:
+    """The local runtime with each storage backend: the embedded S3, or the local directory
+    (``STORAGE_BACKEND=local``: objects under the data directory, signed URLs served by the runtime)."""
+    base = tmp_path_factory.mktemp(f"recording-e2e-{request.param}")
     aws_port = free_port()
     running = start_platform(
         base / "data",
         base / "runtime.log",
-        {"LOCAL_AWS_PORT": str(aws_port), "TRANSCRIPTION_ENGINE": "offline", "TRANSCRIPTION_LANGUAGES": "en,es"},
+        {
+            "LOCAL_AWS_PORT": str(aws_port),
+            "TRANSCRIPTION_ENGINE": "offline",
+            "TRANSCRIPTION_LANGUAGES": "en,es",
+            "STORAGE_BACKEND": request.param,
+        },
     )
     try:
         yield running, f"http://127.0.0.1:{aws_port}"

@@ -97,6 +97,11 @@ class Settings(BaseSettings):
     # minio (or any S3-compatible store): its endpoint; local: the directory objects live in.
     s3_endpoint_url: str | None = Field(None, alias="S3_ENDPOINT_URL")
     local_storage_dir: str = Field(".local/storage", alias="LOCAL_STORAGE_DIR")
+    # local: the key of its signed URLs' HMAC, where the local runtime serves them (unset:
+    # PUBLIC_APP_URL/_storage), and whether a write announces "Object Created" on the default bus.
+    local_storage_signing_key: SecretStr | None = Field(None, alias="LOCAL_STORAGE_SIGNING_KEY")
+    local_storage_url: str | None = Field(None, alias="LOCAL_STORAGE_URL")
+    local_storage_events: bool = Field(False, alias="LOCAL_STORAGE_EVENTS")
     signed_url_ttl_seconds: int = Field(900, ge=60, le=7 * 86_400, alias="SIGNED_URL_TTL_SECONDS")
     livekit_egress_url: str | None = Field(None, alias="LIVEKIT_EGRESS_URL")
     transcription_enabled: bool = Field(True, alias="TRANSCRIPTION_ENABLED")

@@ -86,8 +86,12 @@ SPECIAL_ROUTES: tuple[SpecialRoute, ...] = (
 
 
 # Liveness probes are not limited here (the stage throttle and the WAF rule still cover them): a
-# throttled health check would take healthy capacity out of service.
-EXEMPT_PATHS = frozenset({"/api/v1/health", "/api/v1/health/"})
+# throttled health check would take healthy capacity out of service. Nor are LiveKit's webhooks:
+# they carry a signature, not a token, so they would share the anonymous tier (10/minute) of the
+# few addresses LiveKit sends from, and a recording alone sends a dozen (started, updated, ended
+# per egress); a throttled egress_ended waits for the reconcile job (minutes). Unsigned ones are
+# refused by the signature check.
+EXEMPT_PATHS = frozenset({"/api/v1/health", "/api/v1/health/", "/api/v1/webhooks/livekit", "/api/v1/webhooks/livekit/"})
 
 
 def default_rates(settings: Settings) -> dict[str, Rate]:
