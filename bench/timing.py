@@ -28,6 +28,7 @@ class LatencySummary:
     p95_ms: float
     p99_ms: float
     mean_ms: float
+    max_ms: float = 0.0
 
     @classmethod
     def of(cls, samples_ns: Sequence[int]) -> LatencySummary:
@@ -38,6 +39,7 @@ class LatencySummary:
             p95_ms=percentile(ordered, 0.95) / NS_PER_MS,
             p99_ms=percentile(ordered, 0.99) / NS_PER_MS,
             mean_ms=statistics.fmean(ordered) / NS_PER_MS,
+            max_ms=ordered[-1] / NS_PER_MS,
         )
 
 

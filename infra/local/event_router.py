@@ -19,6 +19,10 @@ from infra.local.provision import MachineTrigger, RuleQueue
 
 _RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+# Lambda's SQS event source mapping polls each queue with several pollers (five to start with) and
+# runs their batches concurrently. One poller per queue made an event wait behind whatever batch the
+# worker was still on (a notify batch under load, a long reindex): a frame then came after > 1 s.
+POLLERS_PER_QUEUE = 4
 
 
 def rate_seconds(expression: str) -> int:
@@ -64,13 +68,20 @@ class EventRouter:
         self.states = boto3.client("stepfunctions", region_name=region, endpoint_url=endpoint_url)
         self.region = region
         self.schedules = schedules
-        self.sqs = boto3.client("sqs", region_name=region, endpoint_url=endpoint_url)
+        from botocore.config import Config
+
+        # One connection per concurrent long-poll (botocore's default pool holds 10).
+        pool = POLLERS_PER_QUEUE * len(queues) + len(tuple(triggers)) + 10
+        self.sqs = boto3.client(
+            "sqs", region_name=region, endpoint_url=endpoint_url, config=Config(max_pool_connections=pool)
+        )
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
         for queue in self.queues:
-            self._spawn(f"poll-{queue.rule.name}", self._poll, queue)
+            for poller in range(POLLERS_PER_QUEUE):
+                self._spawn(f"poll-{queue.rule.name}-{poller}", self._poll, queue)
         for schedule in self.schedules:
             self._spawn(f"schedule-{schedule.name}", self._tick, schedule)
         for trigger in self.triggers:

@@ -16,6 +16,10 @@ from infra.catalog import api_functions
 from infra.local.functions import FunctionRegistry
 
 STAGE = "local"
+# Lambda runs each concurrent request in its own container; here each is a worker thread. Waiting
+# requests (SSE long-polls hold theirs up to 20 s) must not exhaust the pool and stall everyone
+# else, as anyio's default limiter of 40 threads did: the gateway has its own, much larger one.
+INVOCATION_THREADS = 512
 _TEXT_TYPES = ("application/json", "text/", "application/xml", "application/x-www-form-urlencoded")
 
 
@@ -96,6 +100,7 @@ class LocalApiGateway:
         self.websockets = websockets
         # infra.local.storage_server.LocalStorageServer: signed URLs of STORAGE_BACKEND=local.
         self.storage = storage
+        self._invocations: anyio.CapacityLimiter | None = None  # made on the serving event loop
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -129,6 +134,10 @@ class LocalApiGateway:
         else:
             prefix, function_name = owner
             event = build_event(request, await request.body(), prefix)
-            result = await anyio.to_thread.run_sync(self.registry.invoke, function_name, event)
+            if self._invocations is None:
+                self._invocations = anyio.CapacityLimiter(INVOCATION_THREADS)
+            result = await anyio.to_thread.run_sync(
+                self.registry.invoke, function_name, event, limiter=self._invocations
+            )
             response = to_response(result)
         await response(scope, receive, send)

@@ -281,6 +281,26 @@ def test_events_published_by_the_api_feed_the_worker_end_to_end(
     assert stats(host.id)[:2] == (1, 0)
 
 
+def test_leaving_and_rejoining_a_meeting_counts_one_meeting_attended_and_both_stays(
+    client: Any, make_user: Any, worker: ModuleType, aws: Any, frozen_clock: Any
+) -> None:
+    host, guest = make_user("host"), make_user()
+    meeting = client.post(
+        "/api/v1/meetings", json={"title": "twice", "scheduled_at": "2031-01-01T10:00:00Z"}, headers=host.headers
+    ).json()
+    client.post(f"/api/v1/meetings/{meeting['id']}/participants", json={"user_ids": [guest.id]}, headers=host.headers)
+    client.post(f"/api/v1/meetings/{meeting['id']}/start", headers=host.headers)
+    for _ in range(2):
+        assert client.post(f"/api/v1/meetings/{meeting['id']}/join", headers=guest.headers).status_code == 200
+        frozen_clock.advance(minutes=5)
+        assert client.post(f"/api/v1/meetings/{meeting['id']}/leave", headers=guest.headers).status_code == 200
+    wanted = {"ParticipantJoined", "ParticipantLeft"}
+    records = [json.dumps(eventbridge_event(t, d, event_id=d["event_id"])) for t, d in aws.events() if t in wanted]
+    assert len(records) == 4
+    assert invoke(worker, sqs_event(*records)) == {"batchItemFailures": []}
+    assert stats(guest.id) == (0, 1, 600)
+
+
 def test_attended_time_is_the_time_between_join_and_leave(
     client: Any, make_user: Any, worker: ModuleType, aws: Any, frozen_clock: Any
 ) -> None:

@@ -98,3 +98,49 @@ def test_schedule_expressions_and_sqs_event_shape() -> None:
     event = sqs_event([{"MessageId": "1", "ReceiptHandle": "r", "Body": "{}"}], "arn:queue", "us-east-1")
     record = event["Records"][0]
     assert record["messageId"] == "1" and record["eventSource"] == "aws:sqs" and record["md5OfBody"]
+
+
+def test_a_slow_batch_does_not_hold_up_the_next_event_on_its_queue(embedded: Any) -> None:
+    """Lambda's SQS event source polls a queue with several pollers at once: an event arriving
+    while a batch is still being worked on is delivered at once, not after that batch."""
+    import threading
+
+    aws, registry = embedded
+    reset_settings()
+    settings = get_settings()
+    provisioner = Provisioner(settings, aws.url)
+    provisioner.provision()
+    rule = EventRuleDecl(
+        name="concurrent-batches", detail_types=(DomainEvent.PARTICIPANT_JOINED,), target="concurrent-batches-worker"
+    )
+    queue = provisioner.rule_queue(rule)
+    slow_started, fast_done = threading.Event(), threading.Event()
+    finished: list[str] = []
+
+    def worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        for record in event["Records"]:
+            user_id = json.loads(record["body"])["detail"]["user_id"]
+            if user_id == "slow":
+                slow_started.set()
+                fast_done.wait(15)  # a slow worker; a safety net, not the test's measure
+            else:
+                fast_done.set()
+            finished.append(user_id)
+        return {"batchItemFailures": []}
+
+    registry.register("concurrent-batches-worker", worker)
+    router = EventRouter(registry, [queue], aws.url, settings.aws_region, schedules=())
+    router.start()
+    try:
+        _publish(aws, settings.event_bus_name, "slow")
+        assert slow_started.wait(20), "the first event was never delivered"
+        _publish(aws, settings.event_bus_name, "fast")
+        assert fast_done.wait(20), "the second event was never delivered"
+        import time
+
+        deadline = time.monotonic() + 20
+        while len(finished) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        router.stop()
+    assert finished == ["fast", "slow"], "the second event waited for the slow batch to finish"

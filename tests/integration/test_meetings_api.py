@@ -744,3 +744,86 @@ def test_the_last_page_of_every_meeting_has_no_cursor(meetings: Meetings, admin:
     response = meetings.client.get(MEETINGS, params={"scope": "all", "limit": 2}, headers=admin.headers)
     assert len(response.json()["items"]) == 2
     assert response.json()["next_cursor"] is None
+
+
+# --- concurrency: one join or leave is one state change ------------------------------------------
+
+CONCURRENT_CALLS = 50
+
+
+def concurrently(app: Any, calls: int, request: Any) -> list[Any]:
+    """``request(client)`` from ``calls`` threads at once, each through its own TestClient (its own
+    event loop, as separate Lambda containers would be): the handlers really overlap."""
+    import threading
+
+    from fastapi.testclient import TestClient
+
+    start = threading.Barrier(calls)
+    responses: list[Any] = [None] * calls
+
+    def run(index: int) -> None:
+        with TestClient(app) as own_client:
+            start.wait(timeout=60)
+            responses[index] = request(own_client)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert all(response is not None for response in responses), "a request never answered"
+    return responses
+
+
+@pytest.fixture
+def slow_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Participant reads take a real DynamoDB round trip (tens of ms), as they do in the cloud:
+    in-process moto answers in microseconds and would hide a read-then-write race."""
+    import time
+
+    read = ParticipantModel.get.__func__  # type: ignore[attr-defined]
+
+    def get_then_wait(cls: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return read(cls, *args, **kwargs)
+        finally:
+            time.sleep(0.02)
+
+    monkeypatch.setattr(ParticipantModel, "get", classmethod(get_then_wait))
+
+
+def audit_actions(meetings: Meetings, admin: Any, meeting_id: str) -> list[str]:
+    response = meetings.client.get(
+        "/api/v1/admin/audit-logs", params={"target_id": meeting_id, "limit": 100}, headers=admin.headers
+    )
+    assert response.status_code == 200, response.text
+    return [entry["action"] for entry in response.json()["items"]]
+
+
+def test_concurrent_joins_by_one_user_are_one_join_one_event_one_audit_entry(
+    app: Any, meetings: Meetings, active: dict[str, Any], invitee: Any, admin: Any, aws: Any, slow_reads: None
+) -> None:
+    url = f"{MEETINGS}/{active['id']}/join"
+    responses = concurrently(app, CONCURRENT_CALLS, lambda c: c.post(url, json=None, headers=invitee.headers))
+    failures = [r.text for r in responses if r.status_code != 200]
+    assert not failures, failures
+    # Every repeated join still gets a usable token for the room.
+    assert all(verify_livekit(r.json()["token"]).video.room == active["room_name"] for r in responses)
+    assert len({r.json()["participant"]["joined_at"] for r in responses}) == 1
+    assert len(published(aws, DomainEvent.PARTICIPANT_JOINED, meeting_id=active["id"], user_id=invitee.id)) == 1
+    assert audit_actions(meetings, admin, active["id"]).count("meeting.joined") == 1
+
+
+def test_concurrent_leaves_by_one_user_one_succeeds_the_others_are_409(
+    app: Any, meetings: Meetings, active: dict[str, Any], invitee: Any, admin: Any, aws: Any, slow_reads: None
+) -> None:
+    meetings.ok(invitee.headers, active["id"], "join")
+    url = f"{MEETINGS}/{active['id']}/leave"
+    responses = concurrently(app, CONCURRENT_CALLS, lambda c: c.post(url, headers=invitee.headers))
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200] + [409] * (CONCURRENT_CALLS - 1), statuses
+    for response in responses:
+        if response.status_code == 409:
+            assert response.json()["error"]["code"] == "not_joined"
+    assert len(published(aws, DomainEvent.PARTICIPANT_LEFT, meeting_id=active["id"], user_id=invitee.id)) == 1
+    assert audit_actions(meetings, admin, active["id"]).count("meeting.left") == 1

@@ -514,6 +514,34 @@ def test_a_redelivered_cause_is_counted_once_in_a_group(aws: Any, service: Notif
     assert only.id == first.id and only.group_count == 2 and only.message == "2 participants joined Art."
 
 
+def test_a_group_counts_distinct_participants_never_more_than_the_meeting_has(
+    aws: Any, service: NotificationService, serialised_moto: None
+) -> None:
+    """Four participants, each leaving four times (rejoins, redelivered end-of-meeting leaves), the
+    events handled concurrently by several workers: "4 participants left", never 16."""
+    people = ["ann", "ben", "cy", "dee"]
+
+    def left(cause: int) -> Any:
+        person = people[cause % len(people)]
+        return service.create_notification(
+            "group-host",
+            "participant_left",
+            f"{person} left",
+            f"{person} left Algebra.",
+            {"meeting_id": "m4", "meeting_title": "Algebra", "user_id": person, "user_name": person},
+            group_key="participant_left#m4",
+            source_key=f"left-event-{cause}",
+        )
+
+    left(0)  # the group's first notification
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(left, range(1, 16)))
+    [only] = list(NotificationModel.query("group-host"))
+    assert only.group_count == 4 and only.title == "4 participants left"
+    assert only.message == "4 participants left Algebra."
+    assert sorted(only.data["grouped_user_ids"]) == sorted(people)
+
+
 def test_send_notification_by_id_redelivers_a_stored_one(
     aws: Any, service: NotificationService, sender: RecordingSender
 ) -> None:

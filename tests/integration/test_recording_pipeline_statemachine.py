@@ -155,14 +155,46 @@ def failing_ffmpeg(tmp_path: Path, failures: int) -> MediaTools:
     counter = tmp_path / "ffmpeg-runs"
     counter.write_text("0")
     script = tmp_path / "ffmpeg"
+    # Parallel branches run it at once: the increment holds a lock (no lost update) and the new
+    # count replaces the file whole (a reader never sees it truncated and empty).
     script.write_text(
         "#!/bin/sh\n"
-        f'n=$(cat "{counter}"); n=$((n+1)); echo $n > "{counter}"\n'
+        f'exec 9>>"{counter}.lock"; flock 9\n'
+        f'n=$(cat "{counter}"); n=$((n+1)); echo $n > "{counter}.$$"; mv -f "{counter}.$$" "{counter}"\n'
+        "exec 9>&-\n"
         f'if [ "$n" -le {failures} ]; then echo "simulated encoder crash (run $n)" >&2; exit 134; fi\n'
         f'exec {real.ffmpeg} "$@"\n'
     )
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     return MediaTools(str(script), real.ffprobe, "environment")
+
+
+def test_the_failing_ffmpegs_run_counter_is_exact_and_always_readable_under_parallel_runs(tmp_path: Path) -> None:
+    import subprocess
+    import threading
+
+    tools = failing_ffmpeg(tmp_path, failures=1000)
+    counter = tmp_path / "ffmpeg-runs"
+    runs = 24
+    done = threading.Event()
+    unreadable: list[str] = []
+
+    def read_while_running() -> None:
+        while not done.is_set():
+            text = counter.read_text()
+            if not text.strip().isdigit():
+                unreadable.append(text)
+
+    reader = threading.Thread(target=read_while_running)
+    reader.start()
+    try:
+        processes = [subprocess.Popen([tools.ffmpeg], stderr=subprocess.DEVNULL) for _ in range(runs)]
+        assert [process.wait(timeout=60) for process in processes] == [134] * runs
+    finally:
+        done.set()
+        reader.join()
+    assert int(counter.read_text()) == runs, "a concurrent run's increment was lost"
+    assert unreadable == [], f"the counter was read mid-write: {unreadable[:3]}"
 
 
 def test_a_manifest_in_the_bucket_runs_the_pipeline_to_a_completed_job(

@@ -57,6 +57,8 @@ LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(-[A-Z]{2})?$")
 MAX_LANGUAGES = 10
 MAX_TAGS = 20
 MAX_INVITES_PER_CALL = 100
+# A join re-reads and retries when a concurrent request changed the participant first.
+JOIN_ATTEMPTS = 5
 # How far in the past a new meeting may be scheduled (clock skew between client and server).
 SCHEDULE_GRACE = timedelta(minutes=5)
 
@@ -442,27 +444,8 @@ class MeetingService:
                 code="invalid_language",
                 details={"languages": meeting.languages},
             )
-        participant = _participant(meeting_id, actor.user_id)
-        now = utcnow()
-        if participant is None:  # only admins reach here: get_visible hides the meeting from others
-            participant = ParticipantModel(
-                meeting_id=meeting_id,
-                user_id=actor.user_id,
-                status=ParticipantStatus.INVITED.value,
-                role=MeetingRole.OBSERVER.value,
-                language=meeting.languages[0],
-                scheduled_at=meeting.scheduled_at,
-                invited_by=actor.user_id,
-                invited_at=now,
-            )
-        newly_joined = participant.status != ParticipantStatus.JOINED
-        chosen_language = str(language or participant.language or meeting.languages[0])
-        if newly_joined:
-            participant.status = ParticipantStatus.JOINED.value
-            participant.joined_at = now
-            participant.left_at = None
-        participant.language = chosen_language
-        participant.save()
+        participant, transition = self._enter(actor, meeting, language)
+        chosen_language = str(participant.language or meeting.languages[0])
         is_host = participant.role == MeetingRole.HOST
         access = build_room_access(
             room_name=meeting.room_name,
@@ -473,7 +456,9 @@ class MeetingService:
             is_room_admin=is_host or actor.is_admin,
             metadata={"language": chosen_language, "meeting_role": participant.role},
         )
-        if newly_joined:
+        if transition is not None:
+            # Only the request whose conditional write moved the participant into the room records
+            # it: a repeated (or concurrent) join by someone already in gets a fresh token, no more.
             self._audit.record(actor, "meeting.joined", "meeting", meeting_id)
             self._events.publish(
                 DomainEvent.PARTICIPANT_JOINED,
@@ -481,8 +466,10 @@ class MeetingService:
                     "meeting_id": meeting_id,
                     "user_id": actor.user_id,
                     "host_id": meeting.host_id,
-                    "joined_at": isoformat_z(now),
+                    "joined_at": isoformat_z(participant.joined_at),
                     "language": chosen_language,
+                    # A rejoin (after leaving) is a new presence but not another meeting attended.
+                    "rejoined": transition == ParticipantStatus.LEFT,
                 },
             )
         return JoinResult(participant=participant, access=access)
@@ -490,11 +477,69 @@ class MeetingService:
     def leave(self, actor: Actor, meeting_id: str) -> ParticipantModel:
         self.get_visible(actor, meeting_id)
         participant = _participant(meeting_id, actor.user_id)
-        if participant is None or participant.status != ParticipantStatus.JOINED:
+        # The conditional write decides: of concurrent leaves exactly one changes state (and is
+        # audited and published); the others find the participant gone, as a second leave does.
+        if (
+            participant is None
+            or participant.status != ParticipantStatus.JOINED
+            or not self._mark_left(participant, utcnow())
+        ):
             raise Conflict("You are not in this meeting.", code="not_joined")
-        self._mark_left(participant, utcnow())
         self._audit.record(actor, "meeting.left", "meeting", meeting_id)
         return participant
+
+    def _enter(
+        self, actor: Actor, meeting: MeetingModel, language: str | None
+    ) -> tuple[ParticipantModel, ParticipantStatus | None]:
+        """Move the actor into the room with a conditional write; (participant, the status it left),
+        or (participant, None) when the actor was in the room already and nothing changed state."""
+        for _ in range(JOIN_ATTEMPTS):
+            participant = _participant(meeting.id, actor.user_id)
+            if participant is not None and participant.status == ParticipantStatus.JOINED:
+                if language is not None and language != participant.language:
+                    try:  # only the language changes: no new presence, no event
+                        participant.update(
+                            actions=[ParticipantModel.language.set(language)],
+                            condition=ParticipantModel.status == ParticipantStatus.JOINED.value,
+                        )
+                    except UpdateError as exc:
+                        if not _is_condition_failure(exc):
+                            raise
+                        continue  # left meanwhile: decide again on a fresh read
+                return participant, None
+            now = utcnow()
+            chosen = str(language or (participant.language if participant else None) or meeting.languages[0])
+            try:
+                if participant is None:  # only admins reach here: get_visible hides the meeting from others
+                    participant = ParticipantModel(
+                        meeting_id=meeting.id,
+                        user_id=actor.user_id,
+                        status=ParticipantStatus.JOINED.value,
+                        role=MeetingRole.OBSERVER.value,
+                        language=chosen,
+                        scheduled_at=meeting.scheduled_at,
+                        invited_by=actor.user_id,
+                        invited_at=now,
+                        joined_at=now,
+                    )
+                    participant.save(condition=ParticipantModel.user_id.does_not_exist())
+                    return participant, ParticipantStatus.INVITED
+                previous = ParticipantStatus(participant.status)
+                participant.update(
+                    actions=[
+                        ParticipantModel.status.set(ParticipantStatus.JOINED.value),
+                        ParticipantModel.joined_at.set(now),
+                        ParticipantModel.left_at.remove(),
+                        ParticipantModel.language.set(chosen),
+                    ],
+                    condition=ParticipantModel.status == previous.value,
+                )
+                return participant, previous
+            except (PutError, UpdateError) as exc:
+                if not _is_condition_failure(exc):
+                    raise
+                # Another request changed the participant first: read again and decide anew.
+        raise Conflict("Your presence in this meeting changed meanwhile; retry.", code="concurrent_update")
 
     # --- internals -----------------------------------------------------------------------
 
@@ -504,7 +549,8 @@ class MeetingService:
             DomainEvent.MEETING_UPDATED, {"meeting_id": meeting.id, "host_id": meeting.host_id, "fields": fields}
         )
 
-    def _mark_left(self, participant: ParticipantModel, now: datetime) -> None:
+    def _mark_left(self, participant: ParticipantModel, now: datetime) -> bool:
+        """The conditional joined -> left write; True if this call made it (and published it)."""
         try:
             participant.update(
                 actions=[ParticipantModel.status.set(ParticipantStatus.LEFT.value), ParticipantModel.left_at.set(now)],
@@ -512,7 +558,7 @@ class MeetingService:
             )
         except UpdateError as exc:
             if _is_condition_failure(exc):
-                return  # already left (a concurrent leave or end): nothing more to record
+                return False  # already left (a concurrent leave or end): nothing more to record
             raise
         self._events.publish(
             DomainEvent.PARTICIPANT_LEFT,
@@ -523,6 +569,7 @@ class MeetingService:
                 "left_at": isoformat_z(now),
             },
         )
+        return True
 
     def _organised(self, actor: Actor, meeting_id: str) -> MeetingModel:
         meeting = self.get_visible(actor, meeting_id)

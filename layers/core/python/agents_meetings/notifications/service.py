@@ -42,6 +42,8 @@ from agents_meetings.settings import Settings, get_settings
 from agents_meetings.tables import HeldDeliveryModel, NotificationKeyModel, NotificationModel, transaction_connection
 
 _DUPLICATE = object()  # _join_group: this cause was counted in the group before
+_RETRY = object()  # _grow_group: the group changed since it was read
+GROUP_JOIN_ATTEMPTS = 8
 MAX_TITLE = 200
 MAX_MESSAGE = 2000
 BATCH_WRITE_SIZE = 25
@@ -596,43 +598,81 @@ class NotificationService:
             return None
         if group.window_ends_at is None or group.window_ends_at <= now or not group.notification_id:
             return None
-        try:
-            current = NotificationModel.get(user_id, group.notification_id, consistent_read=True)
-        except DoesNotExist:
-            return None
-        count = int(current.group_count or 1) + 1
+        for _ in range(GROUP_JOIN_ATTEMPTS):
+            try:
+                current = NotificationModel.get(user_id, group.notification_id, consistent_read=True)
+            except DoesNotExist:
+                return None
+            if current.is_read:
+                return None
+            joined = self._grow_group(current, notification_type, data, now, source_key)
+            if joined is not _RETRY:
+                return joined
+        raise RuntimeError(f"the notification group {group.key} kept changing under concurrent updates")
+
+    def _grow_group(
+        self,
+        current: NotificationModel,
+        notification_type: str,
+        data: dict[str, Any],
+        now: datetime,
+        source_key: str | None,
+    ) -> NotificationModel | object | None:
+        """Add one cause to the group read as ``current``; ``_RETRY`` when a concurrent update
+        changed the group since that read. The count is of distinct members (a participant who
+        leaves twice is one participant who left), or of causes when the data names no user."""
+        expected = int(current.group_count or 1)
+        previous = dict(current.data or {})
+        members = [str(m) for m in previous.get("grouped_user_ids") or []] or (
+            [str(previous["user_id"])] if previous.get("user_id") else []
+        )
+        member = data.get("user_id")
+        if member is not None and str(member) in members:
+            count = expected
+        else:
+            count = expected + 1
+            if member is not None:
+                members.append(str(member))
         title, message = group_text(notification_type, count, data)
-        actors = [*(current.data or {}).get("grouped", []), data]
+        first = [] if "grouped" in previous else [{k: v for k, v in previous.items() if k != "grouped_user_ids"}]
+        actors = [*first, *previous.get("grouped", []), data]
+        new_data = {**data, "grouped": actors[-50:], **({"grouped_user_ids": members} if members else {})}
         actions: list[Action] = [
-            NotificationModel.group_count.add(1),
+            NotificationModel.group_count.set(count),
             NotificationModel.title.set(title),
             NotificationModel.message.set(message),
-            NotificationModel.data.set({**data, "grouped": actors[-50:]}),
+            NotificationModel.data.set(new_data),
             NotificationModel.updated_at.set(now),
         ]
-        # Only while unread: once read, the next similar event starts a new notification.
+        # Only while unread (once read, the next similar event starts a new notification), and only
+        # from the count read (optimistic concurrency: two workers never both count from the same N).
         unread = NotificationModel.id.exists() & (NotificationModel.is_read == False)  # noqa: E712
+        condition = unread & (NotificationModel.group_count == expected)
         try:
             if source_key is None:
-                current.update(actions=actions, condition=unread)
+                current.update(actions=actions, condition=condition)
             else:
                 with TransactWrite(connection=transaction_connection()) as transaction:
-                    transaction.update(current, actions=actions, condition=unread)
+                    transaction.update(current, actions=actions, condition=condition)
                     transaction.save(
-                        self._marker(user_id, source_key, current.id, now),
+                        self._marker(current.user_id, source_key, current.id, now),
                         condition=NotificationKeyModel.key.does_not_exist(),
                     )
-        except UpdateError:
-            return None
+        except UpdateError as exc:
+            if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+                raise
+            return _RETRY  # read or changed meanwhile: the caller reads again and decides
         except TransactWriteError as exc:
-            reasons = _cancellation_codes(exc)
-            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+            # pynamodb sends a transaction's puts before its updates: [marker, group update].
+            codes = [*_cancellation_codes(exc), "None", "None"]
+            marker_failed, update_failed = (code == "ConditionalCheckFailed" for code in codes[:2])
+            if marker_failed:
                 return _DUPLICATE
-            if reasons and reasons[0] == "ConditionalCheckFailed":
-                return None
+            if update_failed:
+                return _RETRY
             raise
         current.group_count, current.title, current.message = count, title, message
-        current.data, current.updated_at = {**data, "grouped": actors[-50:]}, now
+        current.data, current.updated_at = new_data, now
         return current
 
     def _open_group(self, user_id: str, group_key: str, notification_id: str, now: datetime) -> None:

@@ -30,6 +30,8 @@ class StatisticsService:
         if detail_type == DomainEvent.PARTICIPANT_JOINED:
             if detail.get("user_id") == detail.get("host_id"):
                 return None  # hosting is counted when the meeting ends, not as attendance
+            if detail.get("rejoined") is True:
+                return None  # back after leaving: the same meeting, attended once
             self._add(detail["user_id"], meetings_attended=1)
             return str(detail["user_id"])
         if detail_type == DomainEvent.PARTICIPANT_LEFT:
