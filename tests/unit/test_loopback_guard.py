@@ -123,3 +123,27 @@ def test_a_python_subprocess_with_the_flag_refuses_beyond_loopback() -> None:
     assert "NonLoopbackConnectionError" in completed.stderr
     assert f"{loopback_guard.MARKER} on" in completed.stderr
     assert f"to {UNROUTABLE}:443{loopback_guard.REFUSED}" in completed.stderr
+
+
+def test_the_local_runtime_points_every_aws_client_at_its_embedded_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's per-service endpoint (which botocore prefers to AWS_ENDPOINT_URL) or the switch
+    that ignores configured endpoints would send that service's clients elsewhere."""
+    from infra.local.runtime import LocalConfig, configure_environment
+
+    saved = dict(os.environ)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", "https://dynamodb.us-east-1.amazonaws.com")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "https://s3.amazonaws.com")
+    monkeypatch.setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")
+    monkeypatch.setenv("AWS_PROFILE", "production")
+    try:
+        configure_environment(LocalConfig(port=1, aws_port=2, data_dir=None, admin_email="a@b.c", admin_password="x"))
+        assert os.environ["AWS_ENDPOINT_URL"] == "http://127.0.0.1:2"
+        leftovers = [
+            n
+            for n in os.environ
+            if n.startswith("AWS_ENDPOINT_URL_") or n in ("AWS_PROFILE", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+        ]
+        assert leftovers == []
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
