@@ -52,8 +52,9 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
+## Every benchmark, offline (loopback only). `make bench BENCH_ARGS=--quick`: a smoke run at the smallest sizes.
 bench: setup
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 synth: setup
 	$(BIN)/python infra/app.py

@@ -2,10 +2,14 @@
 
 GET /api/v1/users/me with a valid bearer token goes through ``functions/users/handler.py``'s
 ``handler(event, context)``: Powertools decorators, Mangum, FastAPI, our middleware and error
-handlers, JWT verification and the principal dependency. The two DynamoDB reads of that path (the
-revoked-token check and the user lookup) are replaced by in-memory stubs, and any other AWS call
-fails the run, so the figure is our in-process overhead only. The baseline, timed in the same run
-and interleaved with it, is a bare Powertools handler with the same decorators and options.
+handlers, JWT verification and the principal dependency. The three DynamoDB reads of that path (the
+revoked-token check, the session and the user lookup) are replaced by in-memory stubs, and any other
+AWS call fails the run, so the figure is our in-process overhead only. The baseline, timed in the
+same run and interleaved with it, is a bare Powertools handler with the same decorators and options.
+
+Everything runs inside moto's ``mock_aws`` (set up before any client is made): the set-up's own
+writes (signing in opens a session) go to moto's DynamoDB in process, never to AWS, and the
+loopback guard (bench/environment.py) refuses any connection beyond this machine.
 
 Run: ``python -m bench.api_overhead [--iterations N] [--warmup W]``.
 """
@@ -168,16 +172,25 @@ def measure(
     iterations: int = DEFAULT_ITERATIONS, warmup: int = DEFAULT_WARMUP, block: int = DEFAULT_BLOCK
 ) -> OverheadResult:
     apply_bench_environment()
+    from moto import mock_aws
+
+    # moto before anything makes a client: the handler module binds its tables at import.
+    with mock_aws():
+        return _measure(iterations, warmup, block)
+
+
+def _measure(iterations: int, warmup: int, block: int) -> OverheadResult:
     # Imported only now: the platform reads its environment (log level, namespace) at import time.
     from agents_meetings.clock import utcnow
     from agents_meetings.identity.tokens import TokenService, reset_signing_key
     from agents_meetings.settings import reset_settings
-    from agents_meetings.tables import UserModel
+    from agents_meetings.tables import SessionModel, UserModel, create_tables
 
     from infra.catalog import function
     from infra.local.functions import LocalLambdaContext, load_module
 
     reset_settings()
+    create_tables()
     reset_signing_key()
     decl = function("users")
     users_handler: Handler = load_module(decl).handler
@@ -198,7 +211,8 @@ def measure(
         created_at=now,
         updated_at=now,
     )
-    token = TokenService().issue_pair(user.id, user.role).access_token
+    token = TokenService().issue_pair(user.id, user.role).access_token  # opens a session (in moto)
+    [session] = list(SessionModel.by_user.query(user.id))
     event = api_gateway_event(ROUTE, token)
     context = LocalLambdaContext(function_name=decl.name, memory_limit_in_mb=decl.memory_mb)
 
@@ -208,6 +222,10 @@ def measure(
     def stored_user(hash_key: Any, *args: Any, **kwargs: Any) -> UserModel:
         return user
 
+    def live_session(hash_key: Any, *args: Any, **kwargs: Any) -> SessionModel:
+        session.last_seen_at = utcnow()  # just seen: no idle end, no last-seen write
+        return session
+
     guard = AwsCallGuard()
     baseline_samples: list[int] = []
     our_samples: list[int] = []
@@ -215,6 +233,7 @@ def measure(
         guard.installed(),
         mock.patch("agents_meetings.identity.tokens.is_revoked", new=never_revoked),
         mock.patch("agents_meetings.http.security.UserModel.get", new=stored_user),
+        mock.patch("agents_meetings.identity.sessions.SessionModel.get", new=live_session),
         # Metrics are published as EMF JSON on stdout on every call, as in Lambda: write them to
         # /dev/null (a real write, for both handlers) rather than to the terminal.
         open(os.devnull, "w") as sink,
@@ -274,7 +293,7 @@ def report(result: OverheadResult) -> str:
     ]
     print(
         f"api_overhead: warm GET {ROUTE} (valid bearer token) through functions/users/handler.py, "
-        "DynamoDB reads stubbed in memory"
+        "DynamoDB reads stubbed in memory (set-up in moto)"
     )
     print(
         f"  {result.iterations} timed calls per handler after {result.warmup} warm-up calls, "

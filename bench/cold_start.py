@@ -22,8 +22,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.environment import load_average, subprocess_environment
+from bench.environment import guard_process, load_average, subprocess_environment
 from bench.timing import NS_PER_MS, format_table, median_ms, sample_count
+from infra.local import loopback_guard
 
 DESCRIPTION = "Cold start (interpreter start + import + init) of every Lambda function in a fresh process."
 DEFAULT_RUNS = 7
@@ -36,9 +37,16 @@ PLATFORM_PACKAGE = "agents_meetings"
 # Loads a handler file by path under a fixed module name, runs its body (Lambda's init) and checks
 # that it exports ``handler``; prints how long that took in-process, in microseconds. The stderr
 # marker separates interpreter start-up imports from the handler's in ``-X importtime`` output.
+# First, outside the in-process timing and before the marker, the loopback guard is loaded by path
+# (argv[2]) and installed: an init that reached for AWS would be refused, and the start fail.
 INIT_MARKER = "bench-cold-start: handler init begins"
+GUARD_PATH = REPO_ROOT / "infra" / "local" / "loopback_guard.py"
 LOADER = f"""\
 import importlib.util, sys, time
+guard_spec = importlib.util.spec_from_file_location("loopback_guard", sys.argv[2])
+guard = importlib.util.module_from_spec(guard_spec)
+guard_spec.loader.exec_module(guard)
+guard.install()
 sys.stderr.write("{INIT_MARKER}\\n")
 sys.stderr.flush()
 started = time.perf_counter_ns()
@@ -180,9 +188,11 @@ def build_targets(baseline_path: Path) -> list[Target]:
     python = sys.executable
     targets = [
         Target(INTERPRETER, [python, "-c", "pass"], is_function=False),
-        Target(BASELINE, [python, "-c", LOADER, str(baseline_path)], is_function=False),
+        Target(BASELINE, [python, "-c", LOADER, str(baseline_path), str(GUARD_PATH)], is_function=False),
     ]
-    targets += [Target(decl.name, [python, "-c", LOADER, str(decl.handler_path)], True) for decl in FUNCTIONS]
+    targets += [
+        Target(decl.name, [python, "-c", LOADER, str(decl.handler_path), str(GUARD_PATH)], True) for decl in FUNCTIONS
+    ]
     return targets
 
 
@@ -196,6 +206,10 @@ def run_once(target: Target, env: dict[str, str], cwd: Path) -> None:
     elapsed = time.perf_counter_ns() - started
     if completed.returncode != 0:
         target.failure = completed.stderr.strip().splitlines()[-1] if completed.stderr.strip() else "failed"
+        return
+    refused = [line for line in completed.stderr.splitlines() if loopback_guard.REFUSED in line]
+    if refused:  # the init swallowed a refused connection: still a failure
+        target.failure = refused[0]
         return
     target.samples_ns.append(elapsed)
 
@@ -236,6 +250,7 @@ class ColdStartResult:
 
 
 def measure(runs: int = DEFAULT_RUNS) -> ColdStartResult:
+    guard_process()
     env = subprocess_environment({"PYTHONPATH": str(LAYER_DIR)})
     with tempfile.TemporaryDirectory(prefix="bench-cold-start-") as workdir:
         cwd = Path(workdir)

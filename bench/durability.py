@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.environment import apply_bench_environment
+from bench.environment import apply_bench_environment, check_loopback_only, guard_process
 from bench.timing import LatencySummary, format_table, sample_count
 
 DEFAULT_WRITES = 400
@@ -233,9 +233,11 @@ def report(writes: dict[str, LatencySummary], restarts: Sequence[RestartResult])
 
 
 def run(writes: int = DEFAULT_WRITES, items: Sequence[int] = DEFAULT_ITEMS) -> str:
+    guard_process()
     apply_bench_environment()
     write_results = measure_writes(writes)
     restarts = [measure_restart(n) for n in items]
+    check_loopback_only()
     summary = report(write_results, restarts)
     print(summary)
     return summary

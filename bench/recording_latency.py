@@ -10,7 +10,6 @@ spec wants recordings accessible within 5 minutes of the meeting's end.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from bench.environment import check_loopback_only, guard_process, local_runtime_environment
 from bench.timing import format_table, sample_count
 from infra.catalog import REPO_ROOT
 from infra.local.runtime import DEFAULT_ADMIN_EMAIL, DEFAULT_ADMIN_PASSWORD, free_port
@@ -37,9 +37,10 @@ def local_platform() -> Iterator[str]:
     """``python -m infra.local`` on free ports with a throw-away data directory; its base URL."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="bench-recording-") as data:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "JWT_", "LIVEKIT_", "MOTO_"))}
-        env.update({"PORT": str(port), "LOCAL_DATA_DIR": data, "ADMIN_2FA_REQUIRED": "false"})
-        log = (Path(data) / "runtime.log").open("wb")
+        # Its own embedded AWS (the runtime sets AWS_ENDPOINT_URL), loopback only.
+        env = local_runtime_environment({"PORT": str(port), "LOCAL_DATA_DIR": data, "ADMIN_2FA_REQUIRED": "false"})
+        log_path = Path(data) / "runtime.log"
+        log = log_path.open("wb")
         process = subprocess.Popen(
             [sys.executable, "-m", "infra.local"], cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
         )
@@ -51,6 +52,7 @@ def local_platform() -> Iterator[str]:
             process.terminate()
             process.wait(timeout=60)
             log.close()
+        check_loopback_only(log_path)
 
 
 def _healthy(base: str) -> bool:
@@ -98,6 +100,7 @@ def record_once(api: httpx.Client, headers: dict[str, str], seconds: float) -> t
 
 
 def run(runs: int = DEFAULT_RUNS, seconds: float = DEFAULT_SECONDS) -> str:
+    guard_process()
     with local_platform() as base, httpx.Client(base_url=base, timeout=60) as api:
         login = api.post("/api/v1/auth/login", json={"email": DEFAULT_ADMIN_EMAIL, "password": DEFAULT_ADMIN_PASSWORD})
         login.raise_for_status()

@@ -26,7 +26,7 @@ from agents_meetings.media import processing as media
 from agents_meetings.media.segments import plan_segments
 from agents_meetings.media.tools import MediaTools, discover
 
-from bench.environment import load_average
+from bench.environment import guard_process, load_average
 from bench.timing import format_table
 
 DEFAULT_MINUTES = 10.0
@@ -105,6 +105,7 @@ def segmented_transcode(
 def measure(
     *, minutes: float, height: int, segment_seconds: int, long_hours: float, transcode: bool = True
 ) -> tuple[list[Step], list[Step], dict[str, Any]]:
+    guard_process()  # ffmpeg and espeak-ng on local files only: no AWS, no network
     tools = discover()
     work = Path(tempfile.mkdtemp(prefix="bench-recording-"))
     try:

@@ -30,6 +30,7 @@ from agents_meetings.search.embedded import EmbeddedSearchEngine
 from agents_meetings.search.highlight import within_distance
 from agents_meetings.search.indexes import TRANSCRIPTS
 
+from bench.environment import check_loopback_only, guard_process, local_runtime_environment
 from bench.timing import LatencySummary, format_table, sample_count
 
 DEFAULT_SEGMENTS = 100_000
@@ -214,7 +215,6 @@ def measure_engines(segments: int, queries: int, workdir: Path) -> tuple[EngineR
 
 def measure_index_lag(samples: int) -> dict[str, list[float]]:
     """Start the local runtime, then time update -> searchable for meetings and transcripts."""
-    import os
     import subprocess
     import sys
 
@@ -226,8 +226,7 @@ def measure_index_lag(samples: int) -> dict[str, list[float]]:
 
     data_dir = Path(tempfile.mkdtemp(prefix="bench-search-lag-"))
     port, aws_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "JWT_", "LIVEKIT_", "MOTO_"))}
-    env.update(
+    env = local_runtime_environment(
         {
             "PORT": str(port),
             "LOCAL_AWS_PORT": str(aws_port),
@@ -238,7 +237,8 @@ def measure_index_lag(samples: int) -> dict[str, list[float]]:
             "RATE_LIMIT_ENABLED": "false",
         }
     )
-    log = (data_dir / "runtime.log").open("wb")
+    log_path = data_dir / "runtime.log"
+    log = log_path.open("wb")
     process = subprocess.Popen([sys.executable, "-m", "infra.local"], cwd=REPO_ROOT, env=env, stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
     lags: dict[str, list[float]] = {"meeting update": [], "TranscriptReady": []}
@@ -325,9 +325,13 @@ def measure_index_lag(samples: int) -> dict[str, list[float]]:
                 )
                 until_found("/transcripts", word)
                 lags["TranscriptReady"].append(time.perf_counter() - started)
+        process.terminate()
+        process.wait(timeout=30)
+        check_loopback_only(log_path)
     finally:
         process.terminate()
         process.wait(timeout=30)
+        log.close()
         shutil.rmtree(data_dir, ignore_errors=True)
     return lags
 
@@ -378,6 +382,7 @@ def report(ours: EngineRun, baseline: EngineRun, segments: int, lags: dict[str, 
 
 
 def run(segments: int = DEFAULT_SEGMENTS, queries: int = DEFAULT_QUERIES, lag_samples: int = 5) -> str:
+    guard_process()
     workdir = Path(tempfile.mkdtemp(prefix="bench-search-"))
     try:
         ours, baseline = measure_engines(segments, queries, workdir)

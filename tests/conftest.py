@@ -35,6 +35,19 @@ for _name, _value in _TEST_ENVIRONMENT.items():
 for _name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "JWT_SECRET_ARN"):
     os.environ.pop(_name, None)
 
+# Loopback only, for the whole run (collection and fixtures included): name resolution of anything
+# else is refused before a DNS query is sent, and so is a connect to a non-loopback address. On top
+# of it, pytest-socket (--allow-hosts in pyproject.toml) refuses such connects in every test; its
+# per-test clean-up restores the connect it started with, so it is handed this guarded one.
+import socket  # noqa: E402
+
+import pytest_socket  # noqa: E402
+
+from infra.local import loopback_guard  # noqa: E402
+
+loopback_guard.install()
+pytest_socket._true_connect = socket.socket.connect
+
 import importlib.util  # noqa: E402
 import itertools  # noqa: E402
 import json  # noqa: E402
@@ -84,6 +97,21 @@ def reset_platform_caches() -> None:
     passwords._hasher.cache_clear()
     passwords._dummy_hash.cache_clear()
     reset_object_stores()
+
+
+# --- network -------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only() -> Iterator[None]:
+    """A test that tried to reach beyond loopback fails, even where the code swallowed the refusal
+    (a fail-open path, a retry loop). A test that provokes one on purpose takes it
+    (``loopback_guard.take_refusals()``)."""
+    earlier = loopback_guard.take_refusals()
+    assert not earlier, f"reached beyond loopback outside a test (collection, a fixture): {earlier}"
+    yield
+    refused = loopback_guard.take_refusals()
+    assert not refused, f"this test tried to reach beyond loopback: {refused}"
 
 
 # --- speed ---------------------------------------------------------------------------------

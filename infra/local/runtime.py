@@ -89,7 +89,11 @@ def configure_environment(config: LocalConfig) -> None:
         "JWT_SECRET": keys["JWT_SECRET"],
     }
     os.environ.update(env)
-    os.environ.pop("AWS_PROFILE", None)
+    # Nothing may send a client elsewhere: a profile, a per-service endpoint (AWS_ENDPOINT_URL_S3...,
+    # which botocore prefers to AWS_ENDPOINT_URL) or the switch that ignores configured endpoints.
+    for name in [*os.environ]:
+        if name in ("AWS_PROFILE", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") or name.startswith("AWS_ENDPOINT_URL_"):
+            del os.environ[name]
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     os.environ.setdefault("LIVEKIT_URL", "ws://127.0.0.1:7880")
     os.environ.setdefault("LIVEKIT_API_KEY", "agents-meetings-local")
@@ -211,6 +215,11 @@ GIL_SWITCH_INTERVAL_SECONDS = 0.001
 
 
 def main() -> None:
+    from infra.local.loopback_guard import install_from_environment
+
+    # Test mode (AGENTS_MEETINGS_LOOPBACK_ONLY=1, set by the e2e suite and the benchmarks): this
+    # process may reach loopback only, so an AWS client that escaped the embedded AWS is an error.
+    loopback_only = install_from_environment()
     import uvicorn
 
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_SECONDS)
@@ -222,6 +231,7 @@ def main() -> None:
         uvicorn.Config(platform.gateway, host=config.host, port=config.port, log_level="warning", lifespan="off")
     )
     base = f"http://{config.host}:{config.port}"
+    network = "  Network       loopback only (AGENTS_MEETINGS_LOOPBACK_ONLY)\n" if loopback_only else ""
     print(
         f"\nAgents-Meetings is running on {base}  (ready in {time.perf_counter() - started:.1f}s)\n"
         f"  API docs      {base}/docs   OpenAPI {base}/api/openapi.json\n"
@@ -232,6 +242,7 @@ def main() -> None:
         f"  LiveKit       {os.environ.get('LIVEKIT_URL')}{' (embedded egress emulator)' if platform.livekit else ''}\n"
         f"  Data          {config.data_dir or 'not persisted'} ({platform.replayed} changes restored"
         f" in {platform.aws.last_restore.seconds:.2f}s)\n"
+        f"{network}"
         "  Stop with Ctrl-C.\n",
         flush=True,
     )

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from infra.catalog import REPO_ROOT
+from infra.local import loopback_guard
 from infra.local.runtime import free_port
 
 ADMIN_EMAIL = "admin@e2e.example.com"
@@ -32,8 +33,14 @@ class RunningPlatform:
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.base_url, timeout=30)
 
+    def refusals(self) -> list[str]:
+        """The runtime's loopback-guard refusals so far (its log): each one is a client that escaped."""
+        log = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return [line for line in log.splitlines() if loopback_guard.REFUSED in line]
+
     def stop(self) -> int:
-        """Ctrl-C, as a user stops it; returns the exit code."""
+        """Ctrl-C, as a user stops it; returns the exit code. Fails if the runtime ever tried to reach
+        beyond loopback (its guard refused it, whatever the code made of the refusal)."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
             try:
@@ -41,6 +48,8 @@ class RunningPlatform:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        refused = self.refusals()
+        assert not refused, f"the local runtime tried to reach beyond loopback: {refused}"
         return int(self.process.returncode)
 
 
@@ -58,6 +67,9 @@ def start_platform(data_dir: Path, log_path: Path, extra_env: dict[str, str] | N
             "PYTHONUNBUFFERED": "1",
             # These flows use admin endpoints without 2FA; test_two_factor_flow.py starts its own with it on.
             "ADMIN_2FA_REQUIRED": "false",
+            # Loopback only (infra/local/loopback_guard.py): its AWS is the embedded one
+            # (AWS_ENDPOINT_URL, set by the runtime), and anything else it tries to reach is refused.
+            loopback_guard.ENV_VAR: "1",
         }
     )
     env.update(extra_env or {})
@@ -72,6 +84,7 @@ def start_platform(data_dir: Path, log_path: Path, extra_env: dict[str, str] | N
             raise AssertionError(f"local runtime exited early:\n{log_path.read_text()[-4000:]}")
         try:
             if httpx.get(f"{platform.base_url}/api/v1/health", timeout=2).status_code == 200:
+                assert f"{loopback_guard.MARKER} on" in log_path.read_text(errors="replace"), "no loopback guard"
                 return platform
         except httpx.HTTPError:
             pass
