@@ -181,12 +181,21 @@ class LocalPlatform:
 def main() -> None:
     import uvicorn
 
+    from infra.local.http_protocol import JsonErrorH11Protocol
+
     config = LocalConfig.from_env()
     started = time.perf_counter()
     platform = LocalPlatform(config)
     platform.start()
     server = uvicorn.Server(
-        uvicorn.Config(platform.gateway, host=config.host, port=config.port, log_level="warning", lifespan="off")
+        uvicorn.Config(
+            platform.gateway,
+            host=config.host,
+            port=config.port,
+            log_level="warning",
+            lifespan="off",
+            http=JsonErrorH11Protocol,
+        )
     )
     base = f"http://{config.host}:{config.port}"
     print(
