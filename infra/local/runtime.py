@@ -222,13 +222,22 @@ def main() -> None:
     loopback_only = install_from_environment()
     import uvicorn
 
+    from infra.local.http_protocol import JsonErrorH11Protocol
+
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_SECONDS)
     config = LocalConfig.from_env()
     started = time.perf_counter()
     platform = LocalPlatform(config)
     platform.start()
     server = uvicorn.Server(
-        uvicorn.Config(platform.gateway, host=config.host, port=config.port, log_level="warning", lifespan="off")
+        uvicorn.Config(
+            platform.gateway,
+            host=config.host,
+            port=config.port,
+            log_level="warning",
+            lifespan="off",
+            http=JsonErrorH11Protocol,
+        )
     )
     base = f"http://{config.host}:{config.port}"
     network = "  Network       loopback only (AGENTS_MEETINGS_LOOPBACK_ONLY)\n" if loopback_only else ""

@@ -5,13 +5,15 @@ the same code as in the cloud) writes to the open socket and gets 410 ``GoneExce
 closed one, which moto's management API never reports.
 
 As in API Gateway: ``$connect`` answering non-2xx refuses the handshake (HTTP 403 here); each text
-frame is a ``$default`` invocation whose body is sent back (the route response); closing the
-socket invokes ``$disconnect``.
+frame is a ``$default`` invocation whose body is sent back (the route response); a binary frame
+closes the connection with 1003 (API Gateway does not take binary frames); closing the socket
+invokes ``$disconnect``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 import time
 import uuid
@@ -21,6 +23,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 import anyio
+from agents_meetings.observability import logger
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -121,9 +124,17 @@ class LocalWebSocketApi:
         conn.opened.set()
         try:
             while True:
-                text = await socket.receive_text()
+                message = await socket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
                 conn.last_active = datetime.now(UTC)
-                reply = await self._invoke(self._event("$default", "MESSAGE", connection_id, conn, body=text))
+                text = message.get("text")
+                if text is None:
+                    # API Gateway refuses binary frames: it closes with 1003 (unsupported data).
+                    conn.closed = True
+                    await socket.close(code=1003, reason="Binary frames are not supported; send JSON text.")
+                    break
+                reply = await self._default_route(connection_id, conn, text)
                 if reply.get("body"):
                     await self._send(conn, str(reply["body"]))
         except (WebSocketDisconnect, RuntimeError):
@@ -132,6 +143,23 @@ class LocalWebSocketApi:
             conn.closed = True
             self.connections.pop(connection_id, None)
             await self._invoke(self._event("$disconnect", "DISCONNECT", connection_id, conn))
+
+    async def _default_route(self, connection_id: str, conn: _Connection, text: str) -> dict[str, Any]:
+        """The $default route's response; a failed invocation is an error frame and the connection
+        stays open, as API Gateway answers ``{"message": "Internal server error", ...}``."""
+        event = self._event("$default", "MESSAGE", connection_id, conn, body=text)
+        try:
+            return await self._invoke(event)
+        except Exception:  # noqa: BLE001 - the function failed; the client gets a frame saying so
+            logger.exception("the $default route failed", extra={"connection_id": connection_id})
+            frame = {
+                "type": "error",
+                "code": "internal_error",
+                "message": "Internal server error",
+                "connectionId": connection_id,
+                "requestId": event["requestContext"]["requestId"],
+            }
+            return {"statusCode": 500, "body": json.dumps(frame)}
 
     @staticmethod
     async def _send(conn: _Connection, text: str) -> None:

@@ -61,6 +61,8 @@ _HTTP_CODES = {
     415: "unsupported_media_type",
 }
 
+# FastAPI's HTTPException detail for a body it cannot parse (not UTF-8, a broken form).
+_UNREADABLE_BODY = "There was an error parsing the body"
 
 # DynamoDB answers that mean "busy, try again": the client gets 503 + Retry-After. Anything else
 # DynamoDB answers (validation, access denied, missing table) is a fault on our side: 500.
@@ -111,6 +113,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         message = exc.detail if isinstance(exc.detail, str) else "Request failed."
+        if exc.status_code == 400 and message == _UNREADABLE_BODY:
+            # FastAPI's answer to a body it could not read at all (not UTF-8, a broken form).
+            code, message = "invalid_body", "The request body could not be read: send UTF-8 JSON."
         if exc.status_code == 404 and message == "Not Found":
             message = f"No route for {request.method} {request.url.path}."
         return error_response(request, exc.status_code, code, message, headers=getattr(exc, "headers", None))

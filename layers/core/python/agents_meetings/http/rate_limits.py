@@ -43,12 +43,12 @@ def reset_rate_limiting() -> None:
 def token_caller(authorization: str | None) -> tuple[str, str] | None:
     """(user id, role) of a valid access token, else None. Signature, issuer, audience, type and
     expiry are checked as TokenService checks them; the deny list is not read."""
-    from agents_meetings.identity.tokens import ALLOWED_ALGORITHMS, _signing_key
+    from agents_meetings.identity.tokens import ALLOWED_ALGORITHMS, MAX_TOKEN_CHARS, _signing_key
 
     if not authorization:
         return None
     scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token:
+    if scheme.lower() != "bearer" or not token or len(token) > MAX_TOKEN_CHARS:
         return None
     settings = get_settings()
     try:

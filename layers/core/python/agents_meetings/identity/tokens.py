@@ -19,6 +19,8 @@ from agents_meetings.tables import RevokedTokenModel
 ALGORITHM = "HS256"
 ALLOWED_ALGORITHMS = [ALGORITHM]
 CLOCK_SKEW_SECONDS = 10  # never "none", never a public-key algorithm with an HMAC secret
+# Ours are well under 2 KB; anything far longer is refused before it is parsed.
+MAX_TOKEN_CHARS = 8192
 # "2fa_challenge": proof of the password step of a login that still needs its second factor.
 TokenType = Literal["access", "refresh", "2fa_challenge"]
 CHALLENGE_TOKEN_TTL_SECONDS = 300
@@ -109,6 +111,8 @@ class TokenService:
         return token
 
     def decode(self, token: str, expected_type: TokenType, *, check_revoked: bool = True) -> TokenClaims:
+        if len(token) > MAX_TOKEN_CHARS:
+            raise Unauthenticated(f"Token is over {MAX_TOKEN_CHARS} characters.", code="token_too_large")
         try:
             header = jwt.get_unverified_header(token)
             if header.get("alg") not in ALLOWED_ALGORITHMS:

@@ -12,6 +12,8 @@ retry, and the message is not acted on.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from typing import Any
 
@@ -35,6 +37,20 @@ def _reply(status: int, body: dict[str, Any]) -> dict[str, Any]:
     return {"statusCode": status, "body": json.dumps(body)}
 
 
+def message_text(event: dict[str, Any]) -> str | None:
+    """The message's text; None when it is not UTF-8 (a base64-encoded body, as API Gateway sends
+    binary payloads under CONVERT_TO_BINARY, is decoded first)."""
+    body = event.get("body")
+    if not isinstance(body, str):
+        return None
+    if not event.get("isBase64Encoded"):
+        return body
+    try:
+        return base64.b64decode(body, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+
+
 class WebSocketRoutes:
     def __init__(self, manager: WebSocketManager | None = None, tickets: TicketService | None = None):
         self.manager = manager or WebSocketManager(default_sender())
@@ -51,7 +67,7 @@ class WebSocketRoutes:
         if route == "$disconnect":
             self.manager.disconnect(None, connection_id)
             return _reply(200, {"type": "bye"})
-        return self.on_message(connection_id, event.get("body"))
+        return self.on_message(connection_id, message_text(event))
 
     def on_connect(self, connection_id: str, query: dict[str, str]) -> dict[str, Any]:
         try:
@@ -75,7 +91,7 @@ class WebSocketRoutes:
             return _reply(400, {"type": "error", "code": "invalid_message", "message": "Send a JSON object."})
         try:
             message = json.loads(body)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
             message = None
         if not isinstance(message, dict):
             return _reply(400, {"type": "error", "code": "invalid_message", "message": "Send a JSON object."})
