@@ -54,12 +54,12 @@ async def current_principal(
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise Unauthenticated("Send an access token: Authorization: Bearer <token>.", code="not_authenticated")
     claims = TokenService().decode(credentials.credentials, "access")
-    SessionService().touch(claims.session_id)  # ended, idle (30 min) or limited-out sessions stop here
     try:
         user = UserModel.get(claims.subject)
     except DoesNotExist as exc:
         raise Unauthenticated("Token is not valid.", code="invalid_token") from exc
-    ensure_can_sign_in(user)
+    ensure_can_sign_in(user)  # before the session: a deactivated account says so (its sessions ended)
+    SessionService().touch(claims.session_id)  # ended, idle (30 min) or limited-out sessions stop here
     # A password reset ends every session: tokens issued before it are refused.
     if issued_before(claims, user.tokens_valid_after):
         raise Unauthenticated("Token has been revoked.", code="token_revoked")
