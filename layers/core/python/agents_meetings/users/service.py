@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.expressions.update import Action
 
 from agents_meetings.audit import Actor, AuditLog
 from agents_meetings.clock import utcnow
@@ -197,7 +198,7 @@ class UserService:
         if user.is_active == is_active:
             return user
         now = utcnow()
-        actions = [
+        actions: list[Action] = [
             UserModel.is_active.set(is_active),
             UserModel.active_key.set(active_key(is_active)),
             UserModel.updated_at.set(now),
