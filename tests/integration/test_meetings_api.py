@@ -315,6 +315,21 @@ def test_bad_listing_parameters_are_rejected(meetings: Meetings, host: Any, subt
             assert_error(response, 400 if code == "invalid_cursor" else 422, code)
 
 
+def test_a_well_formed_cursor_of_another_key_schema_is_400_not_500(
+    quiet_client: Any, host: Any, admin: Any, make_user: Any
+) -> None:
+    from agents_meetings.pagination import encode_cursor
+
+    make_user()
+    make_user()
+    users_cursor = quiet_client.get("/api/v1/admin/users?limit=1", headers=admin.headers).json()["next_cursor"]
+    for cursor in ("eyJhIjoxfQ", users_cursor, encode_cursor({"user_id": {"S": "x"}})):  # eyJhIjoxfQ: {"a":1}
+        for scope in ("mine", "all"):
+            headers = host.headers if scope == "mine" else admin.headers
+            response = quiet_client.get(MEETINGS, params={"cursor": cursor, "scope": scope}, headers=headers)
+            assert_error(response, 400, "invalid_cursor")
+
+
 def test_an_admin_lists_every_meeting_with_scope_all(meetings: Meetings, admin: Any, host: Any, make_user: Any) -> None:
     teacher = make_user("teacher")
     created = [meetings.create(host.headers, scheduled_at=future(days=d)) for d in (1, 2, 3)]

@@ -421,3 +421,32 @@ def test_materials_refuse_other_types_and_oversized_files(
     )
     assert huge.status_code == 422 and huge.json()["error"]["code"] == "material_too_large"
     assert client.get("/api/v1/materials", headers=owner.headers).json()["items"] == []
+
+
+def test_a_stored_meeting_dated_outside_the_engines_range_does_not_poison_later_indexing(
+    client: TestClient, indexer: Indexer, make_user: MakeUser
+) -> None:
+    from datetime import UTC, datetime
+
+    from agents_meetings.search.indexer import request_reindex
+    from agents_meetings.search.indexes import EntityType
+    from agents_meetings.tables import MeetingModel, SearchIndexJobModel
+
+    host = make_user("host")
+    headers = host.headers or {}
+    far = meeting(client, headers, "Far future seminar")
+    indexer.run()
+    # Stored before dates were bounded at the edge (or written by another path): year 3000.
+    stored = MeetingModel.get(far["id"])
+    stored.update(actions=[MeetingModel.scheduled_at.set(datetime(3000, 1, 1, tzinfo=UTC))])
+    indexer.service.index_meeting(far["id"])
+    later = meeting(client, headers, "Ordinary seminar")
+    indexer.run()
+    assert indexer.service.index_meeting(later["id"]) == 1
+    assert titles(search(client, "/meetings", headers, q="seminar")) == {"Far future seminar", "Ordinary seminar"}
+    job = request_reindex(EntityType.MEETING, host.id)
+    indexer.service.run_reindex(job.id, EntityType.MEETING)
+    assert SearchIndexJobModel.get(job.id).status == "indexed"
+    assert titles(search(client, "/meetings", headers, q="seminar")) == {"Far future seminar", "Ordinary seminar"}
+    upcoming = search(client, "/meetings", headers, q="seminar", **{"to": "2100-01-01T00:00:00Z"})
+    assert titles(upcoming) == {"Ordinary seminar"}

@@ -422,9 +422,26 @@ def test_deactivation_locks_the_user_out_at_once_and_activation_lets_them_back(
     assert_error(api.login(user.email), 403, "account_inactive")
     response = api.client.post(f"{USERS}/{user.id}/activate", headers=admin.headers)
     assert response.status_code == 200 and response.json()["is_active"] is True
-    assert api.client.get(ME, headers=user.headers).status_code == 200
     actions = audit_actions(api.client, admin, user.id)
     assert actions[:2] == ["user.activated", "user.deactivated"]
+    fresh = api.tokens(user.email)  # signing in again (old tokens: see the next test)
+    assert api.client.get(ME, headers={"Authorization": f"Bearer {fresh['access_token']}"}).status_code == 200
+
+
+def test_tokens_issued_before_a_deactivation_stay_dead_after_reactivation(api: Any, admin: Any, make_user: Any) -> None:
+    user = make_user()
+    second = api.tokens(user.email)  # another device
+    assert api.client.post(f"{USERS}/{user.id}/deactivate", headers=admin.headers).status_code == 200
+    assert api.client.post(f"{USERS}/{user.id}/activate", headers=admin.headers).status_code == 200
+    for tokens in (user.tokens, second):
+        access = {"Authorization": f"Bearer {tokens['access_token']}"}
+        assert_error(api.client.get(ME, headers=access), 401)
+        refreshed = api.client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+        assert_error(refreshed, 401)
+    fresh = api.tokens(user.email)  # signing in again works
+    assert api.client.get(ME, headers={"Authorization": f"Bearer {fresh['access_token']}"}).status_code == 200
+    sessions = api.client.get("/api/v1/auth/sessions", headers={"Authorization": f"Bearer {fresh['access_token']}"})
+    assert sessions.status_code == 200 and len(sessions.json()) == 1, "the old sessions were ended"
 
 
 def test_deactivating_twice_is_idempotent(api: Any, admin: Any, make_user: Any) -> None:

@@ -70,3 +70,37 @@ def test_require_strong_password_raises_a_422_listing_every_problem() -> None:
     assert (error.status_code, error.code) == (422, "weak_password")
     assert error.details["problems"] == passwords.check_password_strength("password")
     passwords.require_strong_password(STRONG)  # no exception
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "Password123!",  # the example: capitalised, digits and a symbol appended
+        "PASSWORD2024!!",
+        "!!Password2024",  # prepended
+        "2024#Password!",
+        "P@ssw0rd123!",  # leetspeak: @ -> a, 0 -> o
+        "P4$$w0rd-2024",  # 4 -> a, $ -> s
+        "Sunsh1ne2024!",  # 1 -> i
+        "Footba11-2024",  # 1 -> l, kept apart from the appended digits
+        "L3tm31n!2024",  # 3 -> e, 1 -> i
+        "Qwerty123456!",
+        "Bu77erfly-1990!",  # 7 -> t
+    ],
+)
+def test_the_usual_variants_of_a_listed_password_are_refused(variant: str) -> None:
+    assert passwords.is_common_password(variant), variant
+    assert "not a commonly used password" in passwords.check_password_strength(variant)
+
+
+@pytest.mark.parametrize(
+    "password", [STRONG, "Aa1!" * 3, "N3w-Secret-2027!", "Brand-New-Secret-2027!", "Zebra$Quantum42-Lamp"]
+)
+def test_passwords_that_merely_contain_digits_and_symbols_are_not_refused_as_common(password: str) -> None:
+    assert not passwords.is_common_password(password)
+
+
+def test_the_variant_check_looks_up_a_bounded_number_of_forms_however_long_the_password() -> None:
+    # Each form is one set lookup: the cost does not grow with the length of the affixes.
+    for password in ("1" * 256, "!" * 100 + "a" + "9" * 155, "Aa1!" * 64):
+        assert len(passwords.common_password_candidates(password)) <= 3 * (2 * passwords._AFFIX_STEPS + 2) ** 2 + 1

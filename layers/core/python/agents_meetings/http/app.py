@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agents_meetings import __version__
 from agents_meetings.http.errors import install_error_handlers
+from agents_meetings.http.methods import MethodNotAllowedMiddleware
 from agents_meetings.http.rate_limits import RateLimitMiddleware
 from agents_meetings.http.security_headers import SecurityHeadersMiddleware
 from agents_meetings.observability import logger, metrics, tracer
@@ -75,6 +76,8 @@ def create_app(name: str, routers: Iterable[APIRouter], *, with_docs: bool = Fal
     )
     install_error_handlers(app)
 
+    # Innermost: a wrong method is a 405 listing the path's methods, before any route runs.
+    app.add_middleware(MethodNotAllowedMiddleware)
     # Added first, so it runs inside RequestIdMiddleware: a 429 carries the request id.
     app.add_middleware(RateLimitMiddleware)
     app.add_middleware(RequestIdMiddleware)

@@ -2,29 +2,93 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, PlainSerializer, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    PlainSerializer,
+    StrictBool,
+    StringConstraints,
+)
 
 from agents_meetings.clock import isoformat_z
 from agents_meetings.meetings.service import MeetingRole, MeetingStatus, MeetingType, ParticipantStatus
 from agents_meetings.tables import MeetingModel, ParticipantModel, UserModel
 from agents_meetings.users.service import AccountStatus, Role
 
+# --- instants ------------------------------------------------------------------------------
 
-def _utc_required(value: datetime) -> datetime:
+# Dates a client may send, in bodies and query strings alike. Far outside any meeting's life and
+# inside every engine's range (DynamoDB strings, OpenSearch, tantivy's 1677-2262).
+EARLIEST_DATETIME = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_DATETIME = datetime(2100, 12, 31, 23, 59, 59, tzinfo=UTC)
+_ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+_DATETIME_EXAMPLE = "e.g. 2026-12-01T15:00:00Z"
+
+
+def _iso_8601_text(value: Any) -> Any:
+    # pydantic would also read numbers (and numeric text, as in ?to=0.5) as Unix timestamps.
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _ISO_DATETIME.match(value):
+        raise ValueError(f"must be an ISO-8601 date and time with a timezone, {_DATETIME_EXAMPLE}")
+    return value
+
+
+def _bounded_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
-        raise ValueError("include a timezone, e.g. 2026-12-01T15:00:00Z")
+        raise ValueError(f"include a timezone, {_DATETIME_EXAMPLE}")
+    if not EARLIEST_DATETIME <= value <= LATEST_DATETIME:
+        raise ValueError(f"must be between {isoformat_z(EARLIEST_DATETIME)} and {isoformat_z(LATEST_DATETIME)}")
     return value
 
 
 UtcDateTime = Annotated[datetime, PlainSerializer(lambda v: isoformat_z(v), return_type=str)]
-AwareDateTime = Annotated[datetime, AfterValidator(_utc_required)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-ShortText = Annotated[str, StringConstraints(max_length=5000)]
-Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+BoundedDateTime = Annotated[datetime, BeforeValidator(_iso_8601_text), AfterValidator(_bounded_utc)]
+"""An instant from a client (bodies and query parameters): ISO-8601 text with a timezone, years
+1970-2100. Anything else is a 422 in the error shape, never a 500 further down."""
+
+# --- text ----------------------------------------------------------------------------------
+
+# Control characters (Unicode Cc: U+0000-U+001F, U+007F-U+009F) and the bidirectional embedding,
+# override and isolate characters, which make text display other than it reads ("Trojan Source").
+_BIDI_CONTROLS = "\u202a-\u202e\u2066-\u2069"
+_FORBIDDEN_IN_LINE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI_CONTROLS}]")
+_FORBIDDEN_IN_TEXT = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI_CONTROLS}]")  # \t \n \r allowed
+
+
+def _refuse(pattern: re.Pattern[str], what: str) -> AfterValidator:
+    def check(value: str) -> str:
+        found = pattern.search(value)
+        if found is not None:
+            char = found.group()
+            kind = "bidirectional control" if "\u202a" <= char <= "\u2069" else "control"
+            raise ValueError(f"must not contain {kind} characters (found U+{ord(char):04X}); {what}")
+        return value
+
+    return AfterValidator(check)
+
+
+LINE_CHECK = _refuse(_FORBIDDEN_IN_LINE, "plain text on one line")
+TEXT_CHECK = _refuse(_FORBIDDEN_IN_TEXT, "plain text (tabs and line breaks are fine)")
+PlainLine = Annotated[str, LINE_CHECK]
+"""User-visible text on one line (names, titles, tags, ...): no control or bidi-override characters."""
+PlainText = Annotated[str, TEXT_CHECK]
+"""User-visible text that may span lines (descriptions, messages): tabs and line breaks allowed."""
+
+# The check goes after the constraints: pydantic strips and measures first.
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), LINE_CHECK]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), LINE_CHECK]
+ShortText = Annotated[str, StringConstraints(max_length=5000), TEXT_CHECK]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), LINE_CHECK]
+TimezoneName = Annotated[str, StringConstraints(min_length=1, max_length=64), LINE_CHECK]
 Password = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
 
@@ -55,7 +119,7 @@ class RegisterIn(Strict):
     email: EmailStr
     password: Password
     full_name: Name
-    timezone: str = "UTC"
+    timezone: TimezoneName = "UTC"
 
 
 class LoginIn(Strict):
@@ -212,7 +276,7 @@ class ProfileIn(Strict):
         },
     )
     full_name: Name | None = None
-    timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    timezone: TimezoneName | None = None
     bio: ShortText | None = None
     expertise: Annotated[list[Tag], Field(max_length=30)] | None = None
 
@@ -223,7 +287,7 @@ class RoleIn(Strict):
 
 
 class RejectIn(Strict):
-    reason: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    reason: Annotated[str, StringConstraints(max_length=1000), TEXT_CHECK] | None = None
 
 
 class StatisticsOut(BaseModel):
@@ -247,7 +311,7 @@ class AuditEntryOut(BaseModel):
 
 # --- meetings ----------------------------------------------------------------------------
 
-LanguageCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=8)]
+LanguageCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=8), LINE_CHECK]
 
 
 class MeetingIn(Strict):
@@ -270,10 +334,10 @@ class MeetingIn(Strict):
     title: Title
     description: ShortText | None = None
     meeting_type: MeetingType = MeetingType.REGULAR
-    scheduled_at: AwareDateTime
+    scheduled_at: BoundedDateTime
     languages: Annotated[list[LanguageCode], Field(min_length=1, max_length=10)] = Field(default_factory=lambda: ["en"])
     tags: Annotated[list[Tag], Field(max_length=20)] = Field(default_factory=list)
-    auto_record: bool = False
+    auto_record: StrictBool = False
 
 
 class MeetingPatch(Strict):
@@ -283,10 +347,10 @@ class MeetingPatch(Strict):
     )
     title: Title | None = None
     description: ShortText | None = None
-    scheduled_at: AwareDateTime | None = None
+    scheduled_at: BoundedDateTime | None = None
     languages: Annotated[list[LanguageCode], Field(min_length=1, max_length=10)] | None = None
     tags: Annotated[list[Tag], Field(max_length=20)] | None = None
-    auto_record: bool | None = None
+    auto_record: StrictBool | None = None
 
 
 class MeetingOut(BaseModel):

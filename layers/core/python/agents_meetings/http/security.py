@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pynamodb.exceptions import DoesNotExist
 
@@ -51,15 +53,18 @@ async def current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
+    known = getattr(request.state, "principal", None)
+    if isinstance(known, Principal):  # authenticated already for this request (AdminRoute)
+        return known
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise Unauthenticated("Send an access token: Authorization: Bearer <token>.", code="not_authenticated")
     claims = TokenService().decode(credentials.credentials, "access")
-    SessionService().touch(claims.session_id)  # ended, idle (30 min) or limited-out sessions stop here
     try:
         user = UserModel.get(claims.subject)
     except DoesNotExist as exc:
         raise Unauthenticated("Token is not valid.", code="invalid_token") from exc
-    ensure_can_sign_in(user)
+    ensure_can_sign_in(user)  # before the session: a deactivated account says so (its sessions ended)
+    SessionService().touch(claims.session_id)  # ended, idle (30 min) or limited-out sessions stop here
     # A password reset ends every session: tokens issued before it are refused.
     if issued_before(claims, user.tokens_valid_after):
         raise Unauthenticated("Token has been revoked.", code="token_revoked")
@@ -74,7 +79,9 @@ async def current_principal(
         source_ip=client_ip(request),
         request_id=getattr(request.state, "request_id", None),
     )
-    return Principal(user=user, claims=claims, actor=actor)
+    principal = Principal(user=user, claims=claims, actor=actor)
+    request.state.principal = principal
+    return principal
 
 
 async def admin_principal(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
@@ -94,3 +101,24 @@ async def admin_principal(principal: Annotated[Principal, Depends(current_princi
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 AdminPrincipal = Annotated[Principal, Depends(admin_principal)]
+
+
+class AdminRoute(APIRoute):
+    """The route class of every ``/api/v1/admin`` router: the caller is authenticated and must be an
+    admin before anything else of the request (path, query, body) is read or validated, so a
+    non-admin gets 401/403 whatever they send, never a 422 that describes the admin API.
+
+    FastAPI validates a route's parameters and body before its dependencies' errors surface (and
+    parses the JSON body before any dependency runs), hence a check in front of the whole handler.
+    It goes through the one authentication path; the route's own ``AdminPrincipal`` dependency then
+    reuses the principal found here (``request.state.principal``).
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def admin_first(request: Request) -> Response:
+            await admin_principal(await current_principal(request, await bearer(request)))
+            return await handler(request)
+
+        return admin_first

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
@@ -57,8 +59,49 @@ def common_passwords() -> frozenset[str]:
         return frozenset(line.strip() for line in lines if line.strip())
 
 
+# Leetspeak digits and symbols, read back as the letters they stand for; "1" is an "l" or an "i".
+_LEET_AS_L = str.maketrans({"0": "o", "1": "l", "3": "e", "4": "a", "@": "a", "5": "s", "$": "s", "7": "t"})
+_LEET_AS_I = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "@": "a", "5": "s", "$": "s", "7": "t"})
+# Affixes are cut one character at a time up to this length, at up to this many changes between
+# digits and symbols ("-2024", "!!" in "Footba11-2024!!"), and whole. A bounded number of
+# candidates, each a set lookup: no scan of the list, whatever the password's length.
+_AFFIX_STEPS = 4
+
+
+def _non_letter_run(text: Iterable[str]) -> list[str]:
+    run = []
+    for char in text:
+        if char.isalpha():
+            break
+        run.append(char)
+    return run
+
+
+def _affix_lengths(run: list[str]) -> set[int]:
+    """Lengths of affix to cut, ``run`` read from the password's outer end inwards."""
+    changes = [i for i in range(1, len(run)) if run[i].isdigit() != run[i - 1].isdigit()]
+    return {*range(min(len(run), _AFFIX_STEPS) + 1), *changes[:_AFFIX_STEPS], len(run)}
+
+
+def common_password_candidates(password: str) -> set[str]:
+    """The forms of a password that are looked up in the list (NIST SP 800-63B blocklist guidance):
+    case-folded, without digits and symbols added at either end, and with leetspeak read back
+    (``P@ssw0rd2024!`` -> ``password``)."""
+    folded = unicodedata.normalize("NFKC", password).casefold()
+    leading = _non_letter_run(folded)
+    trailing = _non_letter_run(reversed(folded)) if len(leading) < len(folded) else []
+    candidates = {folded}
+    for start in _affix_lengths(leading):
+        for cut in _affix_lengths(trailing):
+            core = folded[start : len(folded) - cut]
+            if core:
+                candidates.update((core, core.translate(_LEET_AS_L), core.translate(_LEET_AS_I)))
+    return candidates
+
+
 def is_common_password(password: str) -> bool:
-    return password.lower() in common_passwords()
+    common = common_passwords()
+    return any(candidate in common for candidate in common_password_candidates(password))
 
 
 def check_password_strength(password: str) -> list[str]:

@@ -23,7 +23,15 @@ from agents_meetings.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from agents_meetings.events.catalog import DomainEvent
 from agents_meetings.events.publisher import EventPublisher
 from agents_meetings.meetings.livekit_access import RoomAccess, build_room_access
-from agents_meetings.pagination import Page, decode_cursor, encode_cursor, index_key_names, key_of, paginate
+from agents_meetings.pagination import (
+    Page,
+    check_cursor_key,
+    decode_cursor,
+    encode_cursor,
+    index_key_names,
+    key_of,
+    paginate,
+)
 from agents_meetings.tables import MeetingModel, ParticipantModel, UserModel, transaction_connection
 from agents_meetings.users.service import AccountStatus, Role, UserService
 
@@ -200,7 +208,7 @@ class MeetingService:
         """Meetings the actor hosts or was invited to, soonest first, through their history index."""
         key_names = index_key_names(ParticipantModel, "by_user")
         range_condition = _time_range(ParticipantModel.scheduled_at, start, end)
-        cursor_key = decode_cursor(cursor)
+        cursor_key = check_cursor_key(decode_cursor(cursor), key_names)
         iterator = iter(
             ParticipantModel.by_user.query(
                 actor.user_id, range_condition, last_evaluated_key=cursor_key, page_size=max(limit + 1, 25)

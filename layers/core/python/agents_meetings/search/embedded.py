@@ -78,8 +78,17 @@ def _as_datetime(value: Any) -> datetime | None:
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+    else:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return _within_engine_range(moment)
+
+
+def _within_engine_range(moment: datetime) -> datetime:
+    """tantivy stores dates as i64 nanoseconds (years 1677-2262). A date beyond, already stored (the
+    API bounds new ones), is indexed at the nearest end rather than failing its whole batch; the
+    document's stored source keeps the true value."""
+    return min(max(moment, tantivy.MIN_DATETIME), tantivy.MAX_DATETIME)
 
 
 def _keyword_values(value: Any) -> list[str]:
@@ -129,11 +138,17 @@ class _PhysicalIndex:
 
     def write(self, spec: IndexSpec, documents: Sequence[dict[str, Any]], deletes: Sequence[str] = ()) -> None:
         writer = self.writer
-        for doc_id in deletes:
-            writer.delete_documents_by_term("id", doc_id)
-        for source in documents:
-            writer.delete_documents_by_term("id", str(source["id"]))
-            writer.add_document(self.document(spec, source))
+        try:
+            for doc_id in deletes:
+                writer.delete_documents_by_term("id", doc_id)
+            for source in documents:
+                writer.delete_documents_by_term("id", str(source["id"]))
+                writer.add_document(self.document(spec, source))
+        except Exception:
+            # A document that cannot be built must not leave its batch's deletes pending for the
+            # next commit (that would drop documents another write never meant to remove).
+            writer.rollback()
+            raise
         writer.commit()
         self.index.reload()
 
@@ -327,8 +342,8 @@ class EmbeddedSearchEngine:
                         schema,
                         query.date_range.field,
                         tantivy.FieldType.Date,
-                        query.date_range.gte or tantivy.MIN_DATETIME,
-                        query.date_range.lte or tantivy.MAX_DATETIME,
+                        _within_engine_range(query.date_range.gte or tantivy.MIN_DATETIME),
+                        _within_engine_range(query.date_range.lte or tantivy.MAX_DATETIME),
                     ),
                 )
             )

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.expressions.update import Action
 
 from agents_meetings.audit import Actor, AuditLog
 from agents_meetings.clock import utcnow
 from agents_meetings.errors import Conflict, Forbidden, NotFound, Unprocessable
 from agents_meetings.events.catalog import DomainEvent
 from agents_meetings.events.publisher import EventPublisher
+from agents_meetings.identity.sessions import SessionService
 from agents_meetings.pagination import Page, decode_cursor, encode_cursor, index_key_names, paginate
 from agents_meetings.tables import USER_DIRECTORY, UserModel
 
@@ -55,6 +58,12 @@ class ProfileChanges:
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+def _to_millisecond(instant: datetime) -> datetime:
+    # Tokens record their issue time in whole milliseconds; one issued in this very millisecond
+    # is still refused, because its session is ended too.
+    return instant.replace(microsecond=instant.microsecond // 1000 * 1000)
 
 
 class UserService:
@@ -188,13 +197,19 @@ class UserService:
         user = self.get(user_id)
         if user.is_active == is_active:
             return user
-        user.update(
-            actions=[
-                UserModel.is_active.set(is_active),
-                UserModel.active_key.set(active_key(is_active)),
-                UserModel.updated_at.set(utcnow()),
-            ]
-        )
+        now = utcnow()
+        actions: list[Action] = [
+            UserModel.is_active.set(is_active),
+            UserModel.active_key.set(active_key(is_active)),
+            UserModel.updated_at.set(now),
+        ]
+        if not is_active:
+            # Deactivation ends every token for good, not only while inactive: after reactivation,
+            # tokens issued before now are still refused (and so are their sessions, ended below).
+            actions.append(UserModel.tokens_valid_after.set(_to_millisecond(now)))
+        user.update(actions=actions)
+        if not is_active:
+            SessionService().end_all(user_id, reason="account_deactivated")
         self._audit.record(actor, "user.activated" if is_active else "user.deactivated", "user", user_id)
         self._events.publish(DomainEvent.USER_PROFILE_UPDATED, {"user_id": user_id, "fields": ["is_active"]})
         return user

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from agents_meetings.clock import isoformat_z
 from agents_meetings.events.publisher import EventPublisher
 from agents_meetings.http.dependencies import DEFAULT_PAGE, Cursor, Limit, publisher
 from agents_meetings.http.errors import error_responses
-from agents_meetings.http.schemas import PageOut
+from agents_meetings.http.schemas import PageOut, PlainLine, PlainText
 from agents_meetings.http.security import CurrentPrincipal
 from agents_meetings.materials.service import MaterialService, NewMaterial
 from agents_meetings.tables import MaterialModel
@@ -45,15 +45,15 @@ class MaterialIn(BaseModel):
         },
     }
 
-    title: str = Field(min_length=1, max_length=200)
-    description: str | None = Field(None, max_length=5000)
-    tags: list[Annotated[str, Field(max_length=50)]] = Field(default_factory=list, max_length=20)
-    subject: str | None = Field(None, max_length=100)
-    filename: str = Field(min_length=1, max_length=255)
+    title: PlainLine = Field(min_length=1, max_length=200)
+    description: PlainText | None = Field(None, max_length=5000)
+    tags: list[Annotated[PlainLine, Field(max_length=50)]] = Field(default_factory=list, max_length=20)
+    subject: PlainLine | None = Field(None, max_length=100)
+    filename: PlainLine = Field(min_length=1, max_length=255)
     content_type: Literal[
         "application/pdf", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "text/plain"
     ]
-    size_bytes: int = Field(ge=1, description="the file's size; larger than MATERIAL_MAX_BYTES is refused")
+    size_bytes: StrictInt = Field(ge=1, description="the file's size; larger than MATERIAL_MAX_BYTES is refused")
 
 
 class MaterialOut(BaseModel):
@@ -131,7 +131,7 @@ async def complete_upload(
     return MaterialOut.of(service.complete(principal.actor, material_id))
 
 
-@router.get("", response_model=PageOut[MaterialOut], responses=error_responses(401, 403), summary="Your materials")
+@router.get("", response_model=PageOut[MaterialOut], responses=error_responses(400, 401, 403), summary="Your materials")
 async def list_materials(
     principal: CurrentPrincipal, service: MaterialServiceDep, limit: Limit = DEFAULT_PAGE, cursor: Cursor = None
 ) -> PageOut[MaterialOut]:

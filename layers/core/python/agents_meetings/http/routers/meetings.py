@@ -11,7 +11,7 @@ from agents_meetings.errors import Unprocessable
 from agents_meetings.http.dependencies import DEFAULT_PAGE, Cursor, Limit, MeetingServiceDep
 from agents_meetings.http.errors import error_responses
 from agents_meetings.http.schemas import (
-    AwareDateTime,
+    BoundedDateTime,
     InviteIn,
     InviteOut,
     JoinIn,
@@ -58,15 +58,15 @@ async def create_meeting(body: MeetingIn, principal: CurrentPrincipal, service: 
 @router.get(
     "",
     response_model=PageOut[MeetingOut],
-    responses=error_responses(401, 403, 422),
+    responses=error_responses(400, 401, 403, 422),
     summary="Meetings you host or are invited to (admins: scope=all for every meeting)",
 )
 async def list_meetings(
     principal: CurrentPrincipal,
     service: MeetingServiceDep,
     status_filter: Annotated[MeetingStatus | None, Query(alias="status")] = None,
-    start: Annotated[AwareDateTime | None, Query(alias="from", description="scheduled at or after")] = None,
-    end: Annotated[AwareDateTime | None, Query(alias="to", description="scheduled at or before")] = None,
+    start: Annotated[BoundedDateTime | None, Query(alias="from", description="scheduled at or after")] = None,
+    end: Annotated[BoundedDateTime | None, Query(alias="to", description="scheduled at or before")] = None,
     scope: Literal["mine", "all"] = "mine",
     limit: Limit = DEFAULT_PAGE,
     cursor: Cursor = None,
@@ -148,7 +148,9 @@ async def invite(
     return InviteOut(invited=result.invited, already_invited=result.already_invited)
 
 
-@router.get("/{meeting_id}/participants", response_model=PageOut[ParticipantOut], responses=READ_ERRORS)
+@router.get(
+    "/{meeting_id}/participants", response_model=PageOut[ParticipantOut], responses=error_responses(400, 401, 403, 404)
+)
 async def list_participants(
     meeting_id: MeetingId,
     principal: CurrentPrincipal,

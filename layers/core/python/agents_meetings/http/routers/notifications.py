@@ -16,7 +16,7 @@ import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from agents_meetings.audit import AuditLog
 from agents_meetings.clock import utcnow
@@ -25,8 +25,8 @@ from agents_meetings.events.catalog import DomainEvent
 from agents_meetings.events.publisher import EventPublisher
 from agents_meetings.http.dependencies import DEFAULT_PAGE, Cursor, Limit, publisher
 from agents_meetings.http.errors import error_responses
-from agents_meetings.http.schemas import PageOut
-from agents_meetings.http.security import AdminPrincipal, CurrentPrincipal
+from agents_meetings.http.schemas import PageOut, PlainLine, PlainText
+from agents_meetings.http.security import AdminPrincipal, AdminRoute, CurrentPrincipal
 from agents_meetings.notifications import ids
 from agents_meetings.notifications.catalog import Category, Priority
 from agents_meetings.notifications.email import read_unsubscribe_token
@@ -36,7 +36,7 @@ from agents_meetings.notifications.websocket import TicketService
 from agents_meetings.settings import get_settings
 
 router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
-admin_router = APIRouter(prefix="/api/v1/admin/announcements", tags=["notifications"])
+admin_router = APIRouter(prefix="/api/v1/admin/announcements", tags=["notifications"], route_class=AdminRoute)
 
 NotificationId = Annotated[str, Path(min_length=16, max_length=24, pattern=r"^[0-9a-f]+$")]
 SSE_RETRY_MS = 1000
@@ -78,9 +78,9 @@ class ReadAllOut(BaseModel):
 
 class Channels(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    in_app: bool | None = None
-    email: bool | None = None
-    push: bool | None = None
+    in_app: StrictBool | None = None
+    email: StrictBool | None = None
+    push: StrictBool | None = None
 
 
 class PreferencesIn(BaseModel):
@@ -102,13 +102,15 @@ class PreferencesIn(BaseModel):
         },
     )
     channels: Channels | None = None
-    categories: dict[str, Channels] | None = Field(None, max_length=10)
-    types: dict[str, Channels] | None = Field(None, max_length=30)
-    quiet_hours_start: str | None = Field(None, description="HH:MM in `timezone`; null with quiet_hours_end clears")
-    quiet_hours_end: str | None = None
-    timezone: str | None = Field(None, max_length=64)
-    group_similar_notifications: bool | None = None
-    max_notifications_per_hour: int | None = Field(None, description="null: no cap")
+    categories: dict[PlainLine, Channels] | None = Field(None, max_length=10)
+    types: dict[PlainLine, Channels] | None = Field(None, max_length=30)
+    quiet_hours_start: PlainLine | None = Field(
+        None, description="HH:MM in `timezone`; null with quiet_hours_end clears"
+    )
+    quiet_hours_end: PlainLine | None = None
+    timezone: PlainLine | None = Field(None, max_length=64)
+    group_similar_notifications: StrictBool | None = None
+    max_notifications_per_hour: StrictInt | None = Field(None, description="null: no cap")
 
 
 class PreferencesOut(BaseModel):
@@ -140,8 +142,8 @@ class AnnouncementIn(BaseModel):
             "examples": [{"title": "New term", "message": "Classes resume on Monday.", "audience": "all"}]
         },
     )
-    title: str = Field(min_length=1, max_length=200)
-    message: str = Field(min_length=1, max_length=2000)
+    title: PlainLine = Field(min_length=1, max_length=200)
+    message: PlainText = Field(min_length=1, max_length=2000)
     audience: Literal["all", "admin", "teacher", "host", "participant"] = "all"
     priority: Literal["low", "medium", "high", "urgent"] = "medium"
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from agents_meetings.errors import Unauthenticated
 from agents_meetings.http.dependencies import publisher
 from agents_meetings.http.errors import error_responses
-from agents_meetings.http.schemas import TokenOut
+from agents_meetings.http.schemas import PlainLine, TokenOut
 from agents_meetings.http.security import client_ip
 from agents_meetings.http.sign_in import sign_in_response
 from agents_meetings.http.two_factor_schemas import TwoFactorChallengeOut
@@ -81,7 +81,7 @@ class DirectoryLoginIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"username": "ada", "password": "directory password"}]}
     )
-    username: Annotated[str, Field(min_length=1, max_length=256)]
+    username: Annotated[PlainLine, Field(min_length=1, max_length=256)]
     password: Annotated[str, Field(min_length=1, max_length=256)]
 
 

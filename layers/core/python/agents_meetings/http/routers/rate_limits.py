@@ -5,19 +5,20 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, StrictInt, field_validator
 
 from agents_meetings.audit import AuditLog
 from agents_meetings.errors import InvalidRequest, NotFound
 from agents_meetings.http.errors import error_responses
 from agents_meetings.http.rate_limits import rate_limit_service
-from agents_meetings.http.security import AdminPrincipal
+from agents_meetings.http.schemas import PlainLine
+from agents_meetings.http.security import AdminPrincipal, AdminRoute
 from agents_meetings.ratelimit import config as rate_config
 from agents_meetings.ratelimit.config import MAX_SHARDS, config_cache, normalise_network, read_config
 from agents_meetings.ratelimit.rules import LIMIT_NAMES, SPECIAL_NAMES, parse_rate
 from agents_meetings.settings import get_settings
 
-router = APIRouter(prefix="/api/v1/admin/rate-limits", tags=["admin: rate limits"])
+router = APIRouter(prefix="/api/v1/admin/rate-limits", tags=["admin: rate limits"], route_class=AdminRoute)
 
 LimitName = Literal[
     "anonymous",
@@ -60,7 +61,7 @@ class LimitIn(BaseModel):
     model_config = {"json_schema_extra": {"examples": [{"rate": "200/minute"}, {"rate": "10/15minutes", "shards": 1}]}}
 
     rate: str = Field(description="'<count>/<period>', e.g. '100/minute', '5/15minutes', '3/hour'", max_length=40)
-    shards: int = Field(1, ge=1, le=MAX_SHARDS, description="Spread a hot key's count over this many items")
+    shards: StrictInt = Field(1, ge=1, le=MAX_SHARDS, description="Spread a hot key's count over this many items")
 
     @field_validator("rate")
     @classmethod
@@ -72,7 +73,7 @@ class AllowListIn(BaseModel):
     model_config = {"json_schema_extra": {"examples": [{"network": "203.0.113.0/24", "note": "monitoring probe"}]}}
 
     network: str = Field(min_length=2, max_length=64, description="IP address or CIDR block")
-    note: str = Field("", max_length=200)
+    note: PlainLine = Field("", max_length=200)
 
 
 class ResetIn(BaseModel):

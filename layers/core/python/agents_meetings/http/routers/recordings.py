@@ -8,14 +8,14 @@ from functools import lru_cache
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, status
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StrictBool, StrictInt, StringConstraints
 
 from agents_meetings.clock import isoformat_z
 from agents_meetings.errors import Unauthenticated
 from agents_meetings.http.dependencies import DEFAULT_PAGE, Cursor, Limit, publisher
 from agents_meetings.http.errors import error_responses
-from agents_meetings.http.schemas import PageOut
-from agents_meetings.http.security import AdminPrincipal, CurrentPrincipal
+from agents_meetings.http.schemas import LINE_CHECK, PageOut
+from agents_meetings.http.security import AdminPrincipal, AdminRoute, CurrentPrincipal
 from agents_meetings.recordings.enums import AppliesTo, OutputFormat, RecordingStatus, StorageTier
 from agents_meetings.recordings.retention import NewPolicy, RetentionOutcome, StoragePolicyService, StorageService
 from agents_meetings.recordings.service import RecordingDetails, RecordingOptions, RecordingService
@@ -23,13 +23,17 @@ from agents_meetings.tables import RecordingJobModel, RecordingTrackModel, Stora
 
 router = APIRouter(prefix="/api/v1/recordings", tags=["recordings"])
 meeting_recordings_router = APIRouter(prefix="/api/v1/meetings", tags=["recordings"])
-admin_policies_router = APIRouter(prefix="/api/v1/admin/storage-policies", tags=["admin", "recordings"])
-admin_recordings_router = APIRouter(prefix="/api/v1/admin/recordings", tags=["admin", "recordings"])
+admin_policies_router = APIRouter(
+    prefix="/api/v1/admin/storage-policies", tags=["admin", "recordings"], route_class=AdminRoute
+)
+admin_recordings_router = APIRouter(
+    prefix="/api/v1/admin/recordings", tags=["admin", "recordings"], route_class=AdminRoute
+)
 webhook_router = APIRouter(prefix="/api/v1/webhooks/livekit", tags=["webhooks"])
 
 Id = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
 UtcDateTime = Annotated[datetime, PlainSerializer(lambda v: isoformat_z(v), return_type=str)]
-PolicyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+PolicyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), LINE_CHECK]
 
 
 async def recording_service(events: Annotated[Any, Depends(publisher)]) -> RecordingService:
@@ -45,9 +49,9 @@ RecordingServiceDep = Annotated[RecordingService, Depends(recording_service)]
 class OptionsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     format: OutputFormat = OutputFormat.MP4
-    include_audio_tracks: bool = Field(True, description="one audio-only track per meeting language")
-    include_screen_share: bool = True
-    include_participant_tracks: bool = Field(False, description="a track composite per participant")
+    include_audio_tracks: StrictBool = Field(True, description="one audio-only track per meeting language")
+    include_screen_share: StrictBool = True
+    include_participant_tracks: StrictBool = Field(False, description="a track composite per participant")
 
 
 class StartIn(BaseModel):
@@ -147,8 +151,8 @@ class PolicyIn(BaseModel):
         },
     )
     policy_name: PolicyName
-    retention_days: int = Field(ge=0, le=36_500, description="0 keeps recordings forever")
-    auto_delete: bool = False
+    retention_days: StrictInt = Field(ge=0, le=36_500, description="0 keeps recordings forever")
+    auto_delete: StrictBool = False
     storage_tier: StorageTier = StorageTier.HOT
     applies_to: AppliesTo = AppliesTo.ALL_MEETINGS
 
@@ -156,8 +160,8 @@ class PolicyIn(BaseModel):
 class PolicyPatch(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"retention_days": 30}]})
     policy_name: PolicyName | None = None
-    retention_days: int | None = Field(None, ge=0, le=36_500)
-    auto_delete: bool | None = None
+    retention_days: StrictInt | None = Field(None, ge=0, le=36_500)
+    auto_delete: StrictBool | None = None
     storage_tier: StorageTier | None = None
     applies_to: AppliesTo | None = None
 
@@ -308,7 +312,7 @@ async def get_recording(recording_id: Id, principal: CurrentPrincipal, service: 
 @meeting_recordings_router.get(
     "/{meeting_id}/recordings",
     response_model=PageOut[RecordingOut],
-    responses=error_responses(401, 403, 404, 422),
+    responses=error_responses(400, 401, 403, 404, 422),
     summary="A meeting's recordings, newest first",
 )
 async def list_meeting_recordings(
@@ -333,7 +337,7 @@ async def create_policy(body: PolicyIn, principal: AdminPrincipal) -> PolicyOut:
     return PolicyOut.of(StoragePolicyService().create(principal.actor, new))
 
 
-@admin_policies_router.get("", response_model=PageOut[PolicyOut], responses=error_responses(401, 403, 422))
+@admin_policies_router.get("", response_model=PageOut[PolicyOut], responses=error_responses(400, 401, 403, 422))
 async def list_policies(
     principal: AdminPrincipal, limit: Limit = DEFAULT_PAGE, cursor: Cursor = None
 ) -> PageOut[PolicyOut]:

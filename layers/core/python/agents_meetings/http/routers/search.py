@@ -15,8 +15,8 @@ from agents_meetings.events.catalog import DomainEvent
 from agents_meetings.events.publisher import EventPublisher
 from agents_meetings.http.dependencies import publisher
 from agents_meetings.http.errors import error_responses
-from agents_meetings.http.schemas import AwareDateTime
-from agents_meetings.http.security import AdminPrincipal, CurrentPrincipal
+from agents_meetings.http.schemas import BoundedDateTime
+from agents_meetings.http.security import AdminPrincipal, AdminRoute, CurrentPrincipal
 from agents_meetings.search.backend import SearchHit, SearchResult
 from agents_meetings.search.indexer import request_reindex
 from agents_meetings.search.indexes import FACETS, EntityType
@@ -24,7 +24,7 @@ from agents_meetings.search.service import SearchService, parse_filters
 from agents_meetings.tables import SearchIndexJobModel
 
 router = APIRouter(prefix="/api/v1/search", tags=["search"])
-admin_router = APIRouter(prefix="/api/v1/admin/search", tags=["search"])
+admin_router = APIRouter(prefix="/api/v1/admin/search", tags=["search"], route_class=AdminRoute)
 
 ERRORS = error_responses(401, 403, 422)
 Text = Annotated[str | None, Query(max_length=500, description='Words to find; "quoted words" are a phrase')]
@@ -194,8 +194,8 @@ async def search_meetings(
     principal: CurrentPrincipal,
     service: SearchServiceDep,
     q: Text = None,
-    start: Annotated[AwareDateTime | None, Query(alias="from", description="scheduled at or after")] = None,
-    end: Annotated[AwareDateTime | None, Query(alias="to", description="scheduled at or before")] = None,
+    start: Annotated[BoundedDateTime | None, Query(alias="from", description="scheduled at or after")] = None,
+    end: Annotated[BoundedDateTime | None, Query(alias="to", description="scheduled at or before")] = None,
     host: Annotated[str | None, Query(max_length=64, description="host's user id")] = None,
     language: Annotated[str | None, Query(max_length=16)] = None,
     status_filter: Annotated[Literal["scheduled", "active", "ended", "cancelled"] | None, Query(alias="status")] = None,

@@ -21,12 +21,12 @@ from agents_meetings.http.schemas import (
     StatisticsOut,
     UserOut,
 )
-from agents_meetings.http.security import AdminPrincipal, CurrentPrincipal
+from agents_meetings.http.security import AdminPrincipal, AdminRoute, CurrentPrincipal
 from agents_meetings.tables import AuditLogModel, UserStatisticsModel
 from agents_meetings.users.service import AccountStatus, ProfileChanges, Role
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
-admin_router = APIRouter(prefix="/api/v1/admin", tags=["admin: users"])
+admin_router = APIRouter(prefix="/api/v1/admin", tags=["admin: users"], route_class=AdminRoute)
 
 UserId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
 
@@ -69,7 +69,7 @@ async def my_statistics(principal: CurrentPrincipal) -> StatisticsOut:
 @admin_router.get(
     "/users",
     response_model=PageOut[UserOut],
-    responses=error_responses(401, 403, 422),
+    responses=error_responses(400, 401, 403, 422),
     summary="List users, newest first, filtered by role, activity and status",
 )
 async def list_users(
@@ -122,7 +122,7 @@ async def activate_user(user_id: UserId, principal: AdminPrincipal, service: Use
 @admin_router.get(
     "/audit-logs",
     response_model=PageOut[AuditEntryOut],
-    responses=error_responses(401, 403, 422),
+    responses=error_responses(400, 401, 403, 422),
     summary="The audit trail, newest first: one month, or everything about one target",
 )
 async def audit_logs(
