@@ -10,12 +10,12 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 from agents_meetings.events.publisher import EventPublisher
 from agents_meetings.http.dependencies import publisher
 from agents_meetings.http.errors import error_responses
-from agents_meetings.http.schemas import AwareDateTime, Strict, Title
-from agents_meetings.http.security import AdminPrincipal
+from agents_meetings.http.schemas import TEXT_CHECK, BoundedDateTime, Strict, Title
+from agents_meetings.http.security import AdminPrincipal, AdminRoute
 from agents_meetings.notifications.broadcasts import BroadcastService
 
-maintenance_router = APIRouter(prefix="/api/v1/admin/maintenance", tags=["notifications"])
-features_router = APIRouter(prefix="/api/v1/admin/features", tags=["notifications"])
+maintenance_router = APIRouter(prefix="/api/v1/admin/maintenance", tags=["notifications"], route_class=AdminRoute)
+features_router = APIRouter(prefix="/api/v1/admin/features", tags=["notifications"], route_class=AdminRoute)
 
 Audience = Literal["all", "admin", "teacher", "host", "participant"]
 
@@ -40,9 +40,9 @@ class MaintenanceIn(Strict):
             ]
         },
     )
-    starts_at: AwareDateTime
-    ends_at: AwareDateTime
-    message: str = Field(min_length=1, max_length=2000)
+    starts_at: BoundedDateTime
+    ends_at: BoundedDateTime
+    message: Annotated[str, Field(min_length=1, max_length=2000), TEXT_CHECK]
     audience: Audience = "all"
 
 
@@ -66,7 +66,7 @@ class FeatureIn(Strict):
         },
     )
     title: Title
-    description: str = Field(min_length=1, max_length=2000)
+    description: Annotated[str, Field(min_length=1, max_length=2000), TEXT_CHECK]
     url: AnyHttpUrl | None = Field(None, description="Where to read more (http or https)")
     audience: Audience = "all"
 

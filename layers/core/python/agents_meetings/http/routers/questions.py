@@ -11,7 +11,7 @@ from agents_meetings.events.publisher import EventPublisher
 from agents_meetings.http.dependencies import DEFAULT_PAGE, Cursor, Limit, publisher
 from agents_meetings.http.errors import error_responses
 from agents_meetings.http.routers.meetings import MeetingId
-from agents_meetings.http.schemas import PageOut, Strict, UtcDateTime
+from agents_meetings.http.schemas import TEXT_CHECK, PageOut, Strict, UtcDateTime
 from agents_meetings.http.security import CurrentPrincipal
 from agents_meetings.meetings.questions import QUESTION_ID_PATTERN, QuestionService
 from agents_meetings.tables import MeetingQuestionModel
@@ -19,7 +19,7 @@ from agents_meetings.tables import MeetingQuestionModel
 router = APIRouter(prefix="/api/v1/meetings", tags=["meetings"])
 
 QuestionId = Annotated[str, Path(min_length=24, max_length=24, pattern=QUESTION_ID_PATTERN)]
-QuestionText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+QuestionText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), TEXT_CHECK]
 
 
 async def question_service(events: Annotated[EventPublisher, Depends(publisher)]) -> QuestionService:
