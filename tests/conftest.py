@@ -99,6 +99,21 @@ def reset_platform_caches() -> None:
     reset_object_stores()
 
 
+# --- isolation -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _environment_per_module() -> Iterator[None]:
+    """Each test module starts from the suite's environment: what a module's fixtures set (the
+    local runtime's provisioner exports queue URLs and endpoints) does not leak into the next
+    module that the same xdist worker runs."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+    reset_platform_caches()
+
+
 # --- network -------------------------------------------------------------------------------
 
 
