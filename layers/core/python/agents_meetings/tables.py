@@ -44,7 +44,7 @@ class PlatformModel(Model):
         base_backoff_ms = 25
 
 
-# --- users -------------------------------------------------------------------------------
+# --- identity: accounts, two-factor, tokens, password resets, federated sign-in, sessions ---------
 
 
 class UsersByRole(GlobalSecondaryIndex["UserModel"]):
@@ -129,7 +129,214 @@ class UserEmailModel(PlatformModel):
     user_id = UnicodeAttribute()
 
 
-# --- meetings ----------------------------------------------------------------------------
+class UserTwoFactorModel(PlatformModel):
+    """Spec 3.1's user_2fa: one item per user. Secrets are KMS envelope-encrypted (agents_meetings.crypto)."""
+
+    logical_name = "user-2fa"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    user_id = UnicodeAttribute(hash_key=True)
+    is_enabled = BooleanAttribute(default=False)
+    secret_key = UnicodeAttribute(null=True)  # encrypted TOTP secret
+    backup_codes = UnicodeAttribute(null=True)  # encrypted JSON list of backup-code hashes
+    # Bumped on every change of backup_codes: removing a used code is conditional on it.
+    backup_codes_version = NumberAttribute(default=0)
+    # TOTP time-step of the last accepted code: a code of that step or earlier is a replay.
+    last_used_timestep = NumberAttribute(null=True)
+    sms_phone = UnicodeAttribute(null=True)  # encrypted E.164 number
+    sms_code_hash = UnicodeAttribute(null=True)
+    sms_code_expires_at = UTCDateTimeAttribute(null=True)
+    sms_code_attempts = NumberAttribute(default=0)
+    sms_window_start = UTCDateTimeAttribute(null=True)
+    sms_sends = NumberAttribute(default=0)
+    # A number being enrolled: it becomes sms_phone once the code texted to it comes back.
+    sms_pending_phone = UnicodeAttribute(null=True)  # encrypted E.164 number
+    sms_pending_code_hash = UnicodeAttribute(null=True)
+    sms_pending_expires_at = UTCDateTimeAttribute(null=True)
+    sms_pending_attempts = NumberAttribute(default=0)
+    # Wrong second-factor codes at login, counted per window (brute-force guard).
+    failed_window_start = UTCDateTimeAttribute(null=True)
+    failed_attempts = NumberAttribute(default=0)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    enabled_at = UTCDateTimeAttribute(null=True)
+
+
+class RevokedTokenModel(PlatformModel):
+    """Deny list of token ids (logout, refresh rotation); expires with the token."""
+
+    logical_name = "revoked-tokens"
+    ttl_attribute = "expires_at"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    jti = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute()
+    reason = UnicodeAttribute()
+    expires_at = TTLAttribute()
+
+
+class PasswordResetsByUser(GlobalSecondaryIndex["PasswordResetModel"]):
+    class Meta:
+        index_name = "by_user"
+        projection = AllProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class PasswordResetModel(PlatformModel):
+    """Spec 3.1's password_resets. Keyed by the token's SHA-256 (never the token itself), so that
+    confirming a reset is one consistent read; ``id`` is the record's public identity (audit)."""
+
+    logical_name = "password-resets"
+    ttl_attribute = "purge_at"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    reset_token = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    expires_at = UTCDateTimeAttribute()
+    used_at = UTCDateTimeAttribute(null=True)
+    # Set when a newer token is issued or another one is used: this one can no longer be.
+    revoked_at = UTCDateTimeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    purge_at = TTLAttribute()
+
+    by_user = PasswordResetsByUser()
+
+
+class OAuthConnectionsByUser(GlobalSecondaryIndex["OAuthConnectionModel"]):
+    class Meta:
+        index_name = "by_user"
+        projection = AllProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class OAuthConnectionModel(PlatformModel):
+    """A user's account at an identity provider (spec 3.1 oauth_connections); tokens sealed."""
+
+    logical_name = "oauth-connections"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    # "<provider>#<provider_user_id>": one platform user per provider account, enforced by the key.
+    provider_subject = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    provider = UnicodeAttribute()
+    provider_user_id = UnicodeAttribute()
+    access_token = UnicodeAttribute(null=True)  # sealed (crypto.EnvelopeCipher)
+    refresh_token = UnicodeAttribute(null=True)  # sealed
+    expires_at = UTCDateTimeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+
+    by_user = OAuthConnectionsByUser()
+
+
+class OAuthStateModel(PlatformModel):
+    """A sign-in in progress: state, nonce and PKCE verifier, used once, gone after 10 minutes."""
+
+    logical_name = "oauth-states"
+    ttl_attribute = "expires_at"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    state = UnicodeAttribute(hash_key=True)
+    provider = UnicodeAttribute()
+    nonce = UnicodeAttribute()
+    code_verifier = UnicodeAttribute()  # sealed
+    created_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute()
+
+
+class SessionsByUser(GlobalSecondaryIndex["SessionModel"]):
+    class Meta:
+        index_name = "by_user"
+        projection = AllProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class SessionModel(PlatformModel):
+    """One sign-in (identity/sessions.py): its current refresh token, device, IP and activity."""
+
+    logical_name = "sessions"
+    ttl_attribute = "expires_at"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    id = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute()
+    current_refresh_jti = UnicodeAttribute()
+    device = UnicodeAttribute(null=True)
+    ip = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    last_seen_at = UTCDateTimeAttribute()
+    revoked_at = UTCDateTimeAttribute(null=True)
+    revoked_reason = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+    by_user = SessionsByUser()
+
+
+# --- audit ----------------------------------------------------------------------------------------
+
+
+class AuditByActor(GlobalSecondaryIndex["AuditLogModel"]):
+    class Meta:
+        index_name = "by_actor"
+        projection = AllProjection()
+
+    actor_id = UnicodeAttribute(hash_key=True)
+    sort_key = UnicodeAttribute(range_key=True)
+
+
+class AuditByTarget(GlobalSecondaryIndex["AuditLogModel"]):
+    class Meta:
+        index_name = "by_target"
+        projection = AllProjection()
+
+    target_id = UnicodeAttribute(hash_key=True)
+    sort_key = UnicodeAttribute(range_key=True)
+
+
+class AuditLogModel(PlatformModel):
+    """Append-only. Partitioned by month (spec 2.2); sorted by timestamp then id."""
+
+    logical_name = "audit-logs"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    month = UnicodeAttribute(hash_key=True)
+    sort_key = UnicodeAttribute(range_key=True)
+    id = UnicodeAttribute()
+    timestamp = UTCDateTimeAttribute()
+    actor_id = UnicodeAttribute()
+    action = UnicodeAttribute()
+    target_type = UnicodeAttribute()
+    target_id = UnicodeAttribute()
+    source_ip = UnicodeAttribute(null=True)
+    request_id = UnicodeAttribute(null=True)
+    details = JSONAttribute(null=True)
+
+    by_actor = AuditByActor()
+    by_target = AuditByTarget()
+
+
+# --- meetings: participants, feedback and Q&A -----------------------------------------------------
 
 
 class MeetingsByStatus(GlobalSecondaryIndex["MeetingModel"]):
@@ -222,137 +429,42 @@ class ParticipantModel(PlatformModel):
     by_meeting_status = ParticipantsByMeetingStatus()
 
 
-# --- audit -------------------------------------------------------------------------------
+class MeetingFeedbackModel(PlatformModel):
+    """One participant's feedback on one meeting (keyed by both: one per user per meeting)."""
 
-
-class AuditByActor(GlobalSecondaryIndex["AuditLogModel"]):
-    class Meta:
-        index_name = "by_actor"
-        projection = AllProjection()
-
-    actor_id = UnicodeAttribute(hash_key=True)
-    sort_key = UnicodeAttribute(range_key=True)
-
-
-class AuditByTarget(GlobalSecondaryIndex["AuditLogModel"]):
-    class Meta:
-        index_name = "by_target"
-        projection = AllProjection()
-
-    target_id = UnicodeAttribute(hash_key=True)
-    sort_key = UnicodeAttribute(range_key=True)
-
-
-class AuditLogModel(PlatformModel):
-    """Append-only. Partitioned by month (spec 2.2); sorted by timestamp then id."""
-
-    logical_name = "audit-logs"
+    logical_name = "meeting-feedback"
 
     class Meta(PlatformModel.Meta):
         pass
 
-    month = UnicodeAttribute(hash_key=True)
-    sort_key = UnicodeAttribute(range_key=True)
+    meeting_id = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute(range_key=True)
     id = UnicodeAttribute()
-    timestamp = UTCDateTimeAttribute()
-    actor_id = UnicodeAttribute()
-    action = UnicodeAttribute()
-    target_type = UnicodeAttribute()
-    target_id = UnicodeAttribute()
-    source_ip = UnicodeAttribute(null=True)
-    request_id = UnicodeAttribute(null=True)
-    details = JSONAttribute(null=True)
-
-    by_actor = AuditByActor()
-    by_target = AuditByTarget()
-
-
-# --- two-factor authentication ---------------------------------------------------------------
-
-
-class UserTwoFactorModel(PlatformModel):
-    """Spec 3.1's user_2fa: one item per user. Secrets are KMS envelope-encrypted (agents_meetings.crypto)."""
-
-    logical_name = "user-2fa"
-
-    class Meta(PlatformModel.Meta):
-        pass
-
-    user_id = UnicodeAttribute(hash_key=True)
-    is_enabled = BooleanAttribute(default=False)
-    secret_key = UnicodeAttribute(null=True)  # encrypted TOTP secret
-    backup_codes = UnicodeAttribute(null=True)  # encrypted JSON list of backup-code hashes
-    # Bumped on every change of backup_codes: removing a used code is conditional on it.
-    backup_codes_version = NumberAttribute(default=0)
-    # TOTP time-step of the last accepted code: a code of that step or earlier is a replay.
-    last_used_timestep = NumberAttribute(null=True)
-    sms_phone = UnicodeAttribute(null=True)  # encrypted E.164 number
-    sms_code_hash = UnicodeAttribute(null=True)
-    sms_code_expires_at = UTCDateTimeAttribute(null=True)
-    sms_code_attempts = NumberAttribute(default=0)
-    sms_window_start = UTCDateTimeAttribute(null=True)
-    sms_sends = NumberAttribute(default=0)
-    # A number being enrolled: it becomes sms_phone once the code texted to it comes back.
-    sms_pending_phone = UnicodeAttribute(null=True)  # encrypted E.164 number
-    sms_pending_code_hash = UnicodeAttribute(null=True)
-    sms_pending_expires_at = UTCDateTimeAttribute(null=True)
-    sms_pending_attempts = NumberAttribute(default=0)
-    # Wrong second-factor codes at login, counted per window (brute-force guard).
-    failed_window_start = UTCDateTimeAttribute(null=True)
-    failed_attempts = NumberAttribute(default=0)
+    rating = NumberAttribute()  # 1-5
+    comment = UnicodeAttribute(null=True)
+    recipient_id = UnicodeAttribute()  # the host the feedback is about
     created_at = UTCDateTimeAttribute()
-    updated_at = UTCDateTimeAttribute()
-    enabled_at = UTCDateTimeAttribute(null=True)
 
 
-# --- tokens, statistics, idempotency --------------------------------------------------------
+class MeetingQuestionModel(PlatformModel):
+    """A question asked in a meeting's Q&A; ``id`` is time-ordered, so the table is the list."""
 
-
-class RevokedTokenModel(PlatformModel):
-    """Deny list of token ids (logout, refresh rotation); expires with the token."""
-
-    logical_name = "revoked-tokens"
-    ttl_attribute = "expires_at"
+    logical_name = "meeting-questions"
 
     class Meta(PlatformModel.Meta):
         pass
 
-    jti = UnicodeAttribute(hash_key=True)
-    user_id = UnicodeAttribute()
-    reason = UnicodeAttribute()
-    expires_at = TTLAttribute()
-
-
-class PasswordResetsByUser(GlobalSecondaryIndex["PasswordResetModel"]):
-    class Meta:
-        index_name = "by_user"
-        projection = AllProjection()
-
-    user_id = UnicodeAttribute(hash_key=True)
-    created_at = UTCDateTimeAttribute(range_key=True)
-
-
-class PasswordResetModel(PlatformModel):
-    """Spec 3.1's password_resets. Keyed by the token's SHA-256 (never the token itself), so that
-    confirming a reset is one consistent read; ``id`` is the record's public identity (audit)."""
-
-    logical_name = "password-resets"
-    ttl_attribute = "purge_at"
-
-    class Meta(PlatformModel.Meta):
-        pass
-
-    reset_token = UnicodeAttribute(hash_key=True)
-    id = UnicodeAttribute()
-    user_id = UnicodeAttribute()
-    expires_at = UTCDateTimeAttribute()
-    used_at = UTCDateTimeAttribute(null=True)
-    # Set when a newer token is issued or another one is used: this one can no longer be.
-    revoked_at = UTCDateTimeAttribute(null=True)
+    meeting_id = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+    asked_by = UnicodeAttribute()
+    text = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
-    purge_at = TTLAttribute()
+    answer = UnicodeAttribute(null=True)
+    answered_by = UnicodeAttribute(null=True)
+    answered_at = UTCDateTimeAttribute(null=True)
 
-    by_user = PasswordResetsByUser()
+
+# --- statistics -----------------------------------------------------------------------------------
 
 
 class UserStatisticsModel(PlatformModel):
@@ -368,6 +480,9 @@ class UserStatisticsModel(PlatformModel):
     meetings_attended = NumberAttribute(default=0)
     attended_seconds = NumberAttribute(default=0)
     updated_at = UTCDateTimeAttribute(null=True)
+
+
+# --- platform: event handling (idempotency, outbox), rate limiting (spec 2.3) ---------------------
 
 
 class IdempotencyModel(PlatformModel):
@@ -400,9 +515,6 @@ class EventOutboxModel(PlatformModel):
     last_error = UnicodeAttribute(null=True)
 
 
-# --- rate limiting (spec 2.3) -----------------------------------------------------------------
-
-
 class RateLimitCounterModel(PlatformModel):
     """Sliding-window counters: one item per (limit, caller[, shard]); each window's count is an
     attribute ``w<window index>`` written by agents_meetings.ratelimit.store, expiring with TTL."""
@@ -431,93 +543,7 @@ class RateLimitConfigModel(PlatformModel):
     updated_at = UTCDateTimeAttribute(null=True)
 
 
-# --- federated sign-in ---------------------------------------------------------------------
-
-
-class OAuthConnectionsByUser(GlobalSecondaryIndex["OAuthConnectionModel"]):
-    class Meta:
-        index_name = "by_user"
-        projection = AllProjection()
-
-    user_id = UnicodeAttribute(hash_key=True)
-    created_at = UTCDateTimeAttribute(range_key=True)
-
-
-class OAuthConnectionModel(PlatformModel):
-    """A user's account at an identity provider (spec 3.1 oauth_connections); tokens sealed."""
-
-    logical_name = "oauth-connections"
-
-    class Meta(PlatformModel.Meta):
-        pass
-
-    # "<provider>#<provider_user_id>": one platform user per provider account, enforced by the key.
-    provider_subject = UnicodeAttribute(hash_key=True)
-    id = UnicodeAttribute()
-    user_id = UnicodeAttribute()
-    provider = UnicodeAttribute()
-    provider_user_id = UnicodeAttribute()
-    access_token = UnicodeAttribute(null=True)  # sealed (crypto.EnvelopeCipher)
-    refresh_token = UnicodeAttribute(null=True)  # sealed
-    expires_at = UTCDateTimeAttribute(null=True)
-    created_at = UTCDateTimeAttribute()
-
-    by_user = OAuthConnectionsByUser()
-
-
-class OAuthStateModel(PlatformModel):
-    """A sign-in in progress: state, nonce and PKCE verifier, used once, gone after 10 minutes."""
-
-    logical_name = "oauth-states"
-    ttl_attribute = "expires_at"
-
-    class Meta(PlatformModel.Meta):
-        pass
-
-    state = UnicodeAttribute(hash_key=True)
-    provider = UnicodeAttribute()
-    nonce = UnicodeAttribute()
-    code_verifier = UnicodeAttribute()  # sealed
-    created_at = UTCDateTimeAttribute()
-    expires_at = TTLAttribute()
-
-
-# --- sessions ------------------------------------------------------------------------------
-
-
-class SessionsByUser(GlobalSecondaryIndex["SessionModel"]):
-    class Meta:
-        index_name = "by_user"
-        projection = AllProjection()
-
-    user_id = UnicodeAttribute(hash_key=True)
-    created_at = UTCDateTimeAttribute(range_key=True)
-
-
-class SessionModel(PlatformModel):
-    """One sign-in (identity/sessions.py): its current refresh token, device, IP and activity."""
-
-    logical_name = "sessions"
-    ttl_attribute = "expires_at"
-
-    class Meta(PlatformModel.Meta):
-        pass
-
-    id = UnicodeAttribute(hash_key=True)
-    user_id = UnicodeAttribute()
-    current_refresh_jti = UnicodeAttribute()
-    device = UnicodeAttribute(null=True)
-    ip = UnicodeAttribute(null=True)
-    created_at = UTCDateTimeAttribute()
-    last_seen_at = UTCDateTimeAttribute()
-    revoked_at = UTCDateTimeAttribute(null=True)
-    revoked_reason = UnicodeAttribute(null=True)
-    expires_at = TTLAttribute(null=True)
-
-    by_user = SessionsByUser()
-
-
-# --- recordings (spec 1.1) ---------------------------------------------------------------
+# --- recordings (spec 1.1) ------------------------------------------------------------------------
 # Enumerated values live in agents_meetings/recordings; non-key attributes may grow with features.
 
 
@@ -579,7 +605,7 @@ class RecordingJobModel(PlatformModel):
     deleted_at = UTCDateTimeAttribute(null=True)
     updated_at = UTCDateTimeAttribute(null=True)
     version = NumberAttribute(default=1)
-    # Set once recordings/{id}/manifest.json (the pipeline's trigger) has been written.
+    # Set once the manifest (recordings.enums.manifest_key, the pipeline's trigger) has been written.
     manifest_path = UnicodeAttribute(null=True)
 
     by_meeting = RecordingJobsByMeeting()
@@ -694,108 +720,7 @@ class StoragePolicyModel(PlatformModel):
     created_by = UnicodeAttribute(null=True)
 
 
-# --- search & discovery (spec 1.3) ----------------------------------------------------------
-
-
-class SearchIndexJobsByStatus(GlobalSecondaryIndex["SearchIndexJobModel"]):
-    """Jobs in a status, oldest change first (failed ones are what an operator looks at)."""
-
-    class Meta:
-        index_name = "by_status"
-        projection = AllProjection()
-
-    status = UnicodeAttribute(hash_key=True)
-    updated_at = UTCDateTimeAttribute(range_key=True)
-
-
-class SearchIndexJobModel(PlatformModel):
-    """spec 1.3 ``search_index_jobs``: one row per indexed entity (id = uuid5 of type and entity id)
-    and one per full reindex (entity_id ``*``)."""
-
-    logical_name = "search-index-jobs"
-
-    class Meta(PlatformModel.Meta):
-        pass
-
-    id = UnicodeAttribute(hash_key=True)
-    entity_type = UnicodeAttribute()  # meeting | user | transcript | material
-    entity_id = UnicodeAttribute()
-    status = UnicodeAttribute()  # pending | indexing | indexed | failed
-    last_indexed_at = UTCDateTimeAttribute(null=True)
-    error_message = UnicodeAttribute(null=True)
-    attempts = NumberAttribute(default=0)
-    documents = NumberAttribute(null=True)
-    requested_by = UnicodeAttribute(null=True)
-    created_at = UTCDateTimeAttribute()
-    updated_at = UTCDateTimeAttribute()
-
-    by_status = SearchIndexJobsByStatus()
-
-
-class MaterialsByOwner(GlobalSecondaryIndex["MaterialModel"]):
-    class Meta:
-        index_name = "by_owner"
-        projection = AllProjection()
-
-    owner_id = UnicodeAttribute(hash_key=True)
-    created_at = UTCDateTimeAttribute(range_key=True)
-
-
-class MaterialModel(PlatformModel):
-    """An uploaded course material (PDF, DOCX, text) and the text extracted from it."""
-
-    logical_name = "materials"
-
-    class Meta(PlatformModel.Meta):
-        pass
-
-    id = UnicodeAttribute(hash_key=True)
-    owner_id = UnicodeAttribute()
-    title = UnicodeAttribute()
-    description = UnicodeAttribute(null=True)
-    tags = ListAttribute(of=UnicodeAttribute, default=list)
-    subject = UnicodeAttribute(null=True)
-    filename = UnicodeAttribute()
-    content_type = UnicodeAttribute()
-    storage_key = UnicodeAttribute()
-    size_bytes = NumberAttribute(null=True)
-    status = UnicodeAttribute()  # awaiting_upload | processing | ready | failed
-    content = UnicodeAttribute(null=True)  # extracted text (bounded)
-    error_message = UnicodeAttribute(null=True)
-    meeting_ids = ListAttribute(of=UnicodeAttribute, default=list)
-    created_at = UTCDateTimeAttribute()
-    updated_at = UTCDateTimeAttribute()
-
-    by_owner = MaterialsByOwner()
-
-
-TABLES: tuple[type[PlatformModel], ...] = (
-    UserModel,
-    UserEmailModel,
-    MeetingModel,
-    ParticipantModel,
-    AuditLogModel,
-    RevokedTokenModel,
-    PasswordResetModel,
-    UserStatisticsModel,
-    IdempotencyModel,
-    EventOutboxModel,
-    RateLimitCounterModel,
-    RateLimitConfigModel,
-    UserTwoFactorModel,
-    OAuthConnectionModel,
-    OAuthStateModel,
-    SessionModel,
-    RecordingJobModel,
-    RecordingTrackModel,
-    TranscriptionJobModel,
-    StoragePolicyModel,
-    SearchIndexJobModel,
-    MaterialModel,
-)
-
-
-# --- notifications (spec 1.2) --------------------------------------------------------------
+# --- notifications (spec 1.2) ---------------------------------------------------------------------
 # Enumerations and the access rules live in agents_meetings/notifications.
 
 
@@ -977,8 +902,112 @@ class HeldDeliveryModel(PlatformModel):
     release_at = UTCDateTimeAttribute()
 
 
-TABLES = (
-    *TABLES,
+# --- search & discovery (spec 1.3) ----------------------------------------------------------------
+
+
+class SearchIndexJobsByStatus(GlobalSecondaryIndex["SearchIndexJobModel"]):
+    """Jobs in a status, oldest change first (failed ones are what an operator looks at)."""
+
+    class Meta:
+        index_name = "by_status"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    updated_at = UTCDateTimeAttribute(range_key=True)
+
+
+class SearchIndexJobModel(PlatformModel):
+    """spec 1.3 ``search_index_jobs``: one row per indexed entity (id = uuid5 of type and entity id)
+    and one per full reindex (entity_id ``*``)."""
+
+    logical_name = "search-index-jobs"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    id = UnicodeAttribute(hash_key=True)
+    entity_type = UnicodeAttribute()  # meeting | user | transcript | material
+    entity_id = UnicodeAttribute()
+    status = UnicodeAttribute()  # pending | indexing | indexed | failed
+    last_indexed_at = UTCDateTimeAttribute(null=True)
+    error_message = UnicodeAttribute(null=True)
+    attempts = NumberAttribute(default=0)
+    documents = NumberAttribute(null=True)
+    requested_by = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+
+    by_status = SearchIndexJobsByStatus()
+
+
+class MaterialsByOwner(GlobalSecondaryIndex["MaterialModel"]):
+    class Meta:
+        index_name = "by_owner"
+        projection = AllProjection()
+
+    owner_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class MaterialModel(PlatformModel):
+    """An uploaded course material (PDF, DOCX, text) and the text extracted from it."""
+
+    logical_name = "materials"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    id = UnicodeAttribute(hash_key=True)
+    owner_id = UnicodeAttribute()
+    title = UnicodeAttribute()
+    description = UnicodeAttribute(null=True)
+    tags = ListAttribute(of=UnicodeAttribute, default=list)
+    subject = UnicodeAttribute(null=True)
+    filename = UnicodeAttribute()
+    content_type = UnicodeAttribute()
+    storage_key = UnicodeAttribute()
+    size_bytes = NumberAttribute(null=True)
+    status = UnicodeAttribute()  # awaiting_upload | processing | ready | failed
+    content = UnicodeAttribute(null=True)  # extracted text (bounded)
+    error_message = UnicodeAttribute(null=True)
+    meeting_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+
+    by_owner = MaterialsByOwner()
+
+
+# Every table, by concern (the order is not significant).
+TABLES: tuple[type[PlatformModel], ...] = (
+    # identity
+    UserModel,
+    UserEmailModel,
+    UserTwoFactorModel,
+    RevokedTokenModel,
+    PasswordResetModel,
+    OAuthConnectionModel,
+    OAuthStateModel,
+    SessionModel,
+    # audit
+    AuditLogModel,
+    # meetings
+    MeetingModel,
+    ParticipantModel,
+    MeetingFeedbackModel,
+    MeetingQuestionModel,
+    # statistics
+    UserStatisticsModel,
+    # platform
+    IdempotencyModel,
+    EventOutboxModel,
+    RateLimitCounterModel,
+    RateLimitConfigModel,
+    # recordings
+    RecordingJobModel,
+    RecordingTrackModel,
+    TranscriptionJobModel,
+    StoragePolicyModel,
+    # notifications
     NotificationModel,
     NotificationPreferenceModel,
     WsConnectionModel,
@@ -986,48 +1015,10 @@ TABLES = (
     WsTicketModel,
     NotificationKeyModel,
     HeldDeliveryModel,
+    # search & discovery
+    SearchIndexJobModel,
+    MaterialModel,
 )
-
-
-# --- meeting feedback and Q&A (issue 11) -----------------------------------------------------
-
-
-class MeetingFeedbackModel(PlatformModel):
-    """One participant's feedback on one meeting (keyed by both: one per user per meeting)."""
-
-    logical_name = "meeting-feedback"
-
-    class Meta(PlatformModel.Meta):
-        pass
-
-    meeting_id = UnicodeAttribute(hash_key=True)
-    user_id = UnicodeAttribute(range_key=True)
-    id = UnicodeAttribute()
-    rating = NumberAttribute()  # 1-5
-    comment = UnicodeAttribute(null=True)
-    recipient_id = UnicodeAttribute()  # the host the feedback is about
-    created_at = UTCDateTimeAttribute()
-
-
-class MeetingQuestionModel(PlatformModel):
-    """A question asked in a meeting's Q&A; ``id`` is time-ordered, so the table is the list."""
-
-    logical_name = "meeting-questions"
-
-    class Meta(PlatformModel.Meta):
-        pass
-
-    meeting_id = UnicodeAttribute(hash_key=True)
-    id = UnicodeAttribute(range_key=True)
-    asked_by = UnicodeAttribute()
-    text = UnicodeAttribute()
-    created_at = UTCDateTimeAttribute()
-    answer = UnicodeAttribute(null=True)
-    answered_by = UnicodeAttribute(null=True)
-    answered_at = UTCDateTimeAttribute(null=True)
-
-
-TABLES = (*TABLES, MeetingFeedbackModel, MeetingQuestionModel)
 
 
 @dataclass(frozen=True)
