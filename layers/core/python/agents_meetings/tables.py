@@ -380,7 +380,7 @@ class MeetingModel(PlatformModel):
     updated_at = UTCDateTimeAttribute()
     # Optimistic locking: every state change is conditional on the version read.
     version = NumberAttribute(default=1)
-    # The recording in progress (recordings/service.py claims it conditionally: one at a time).
+    # The recording in progress (recordings/control.py claims it conditionally: one at a time).
     recording_id = UnicodeAttribute(null=True)
 
     by_status = MeetingsByStatus()
