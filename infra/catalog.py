@@ -7,12 +7,14 @@ fall under its declared prefixes.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from agents_meetings.events.catalog import DomainEvent
 from agents_meetings.notifications.producers import NOTIFIED_EVENTS
+from agents_meetings.recordings.enums import MANIFEST_KEY_PREFIX, MANIFEST_KEY_SUFFIX
 from agents_meetings.search.events import INDEXED_EVENTS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -142,6 +144,29 @@ class StateMachineDecl:
     # ${Placeholder} in the ASL -> function name whose ARN replaces it.
     functions: dict[str, str] = field(default_factory=dict)
     trigger: ObjectCreatedTrigger | None = None
+    # ["${Placeholder}"] as an ErrorEquals of the ASL -> the error names it stands for. ASL has no
+    # variables: a list every task repeats is declared here once and expanded by ``template``.
+    error_lists: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def template(self, definitions_dir: Path = STATEMACHINES_DIR) -> str:
+        """The ASL with its error lists expanded, function ``${Placeholder}``s left for CDK's
+        definition_substitutions (or the local runtime's ``load_definition``) to fill in."""
+        definition = json.loads((definitions_dir / self.definition_file).read_text())
+        return json.dumps(self._expand(definition), indent=2, ensure_ascii=False) + "\n"
+
+    def _expand(self, node: Any) -> Any:
+        if isinstance(node, list):
+            return [self._expand(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        expanded = {key: self._expand(value) for key, value in node.items()}
+        errors = node.get("ErrorEquals")
+        if isinstance(errors, list) and len(errors) == 1 and str(errors[0]).startswith("${"):
+            name = str(errors[0])[2:-1]
+            if name not in self.error_lists:
+                raise ValueError(f"{self.definition_file}: no error list {name!r} is declared")
+            expanded["ErrorEquals"] = list(self.error_lists[name])
+        return expanded
 
 
 # Table groups several functions read or write.
@@ -462,13 +487,24 @@ QUEUES: tuple[QueueDecl, ...] = (
     ),
 )
 
+# The exception class names (Lambda's errorType) of the recording pipeline's permanent failures.
+PIPELINE_PERMANENT_ERRORS = (
+    "ManifestInvalid",
+    "RecordingNotFound",
+    "RawFileMissing",
+    "UnreadableMedia",
+    "TranscriptionFailedError",
+)
+
 STATE_MACHINES: tuple[StateMachineDecl, ...] = (
     StateMachineDecl(
         name="recording-pipeline",
         definition_file="recording-pipeline.asl.json",
         functions={"PipelineFunctionArn": "recording-pipeline"},
+        # Permanent failures (the input or the media will not change): the first retrier of every task.
+        error_lists={"NonRetryableErrors": PIPELINE_PERMANENT_ERRORS},
         # Egress writes the manifest last, when every track's file is in the bucket (issue 4 contract).
-        trigger=ObjectCreatedTrigger(prefix="recordings/", suffix="/manifest.json"),
+        trigger=ObjectCreatedTrigger(prefix=MANIFEST_KEY_PREFIX, suffix=MANIFEST_KEY_SUFFIX),
     ),
 )
 
