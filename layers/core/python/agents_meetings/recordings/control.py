@@ -173,14 +173,13 @@ class RecordingControl:
                 RecordingJobModel.updated_at.set(utcnow()),
             ]
         )
-        if actor is not None:
-            self._audit.record(actor, "recording.started", "recording", job.id, {"meeting_id": meeting.id})
-        self._events.publish(
+        self._announce(
+            actor,
+            "recording.started",
             DomainEvent.RECORDING_STARTED,
+            meeting,
+            job,
             {
-                "recording_id": job.id,
-                "meeting_id": meeting.id,
-                "host_id": meeting.host_id,
                 "started_by": started_by,
                 "output_format": job.output_format,
                 "languages": list(job.languages),
@@ -364,20 +363,35 @@ class RecordingControl:
             if not is_condition_failure(exc):
                 raise
         release_meeting(meeting.id, job.id)
-        if actor is not None:
-            self._audit.record(actor, "recording.stopped", "recording", job.id, {"meeting_id": meeting.id})
-        self._events.publish(
+        self._announce(
+            actor,
+            "recording.stopped",
             DomainEvent.RECORDING_STOPPED,
+            meeting,
+            job,
             {
-                "recording_id": job.id,
-                "meeting_id": meeting.id,
-                "host_id": meeting.host_id,
                 "stopped_by": stopped_by,
                 "stopped_at": isoformat_z(now),
             },
         )
         self._progress.maybe_finalise(job.id)
         return RecordingJobModel.get(job.id)
+
+    def _announce(
+        self,
+        actor: Actor | None,
+        action: str,
+        event: DomainEvent,
+        meeting: MeetingModel,
+        job: RecordingJobModel,
+        detail: dict[str, Any],
+    ) -> None:
+        """Audit what a person did (the auto-recorder is no one) and publish the event."""
+        if actor is not None:
+            self._audit.record(actor, action, "recording", job.id, {"meeting_id": meeting.id})
+        self._events.publish(
+            event, {"recording_id": job.id, "meeting_id": meeting.id, "host_id": meeting.host_id, **detail}
+        )
 
     def _organised(self, actor: Actor, meeting_id: str) -> MeetingModel:
         meeting = self._meetings.get_visible(actor, meeting_id)
