@@ -7,11 +7,14 @@ fall under its declared prefixes.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from agents_meetings.events.catalog import DomainEvent
+from agents_meetings.notifications.producers import NOTIFIED_EVENTS
+from agents_meetings.recordings.enums import MANIFEST_KEY_PREFIX, MANIFEST_KEY_SUFFIX
 from agents_meetings.search.events import INDEXED_EVENTS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -141,17 +144,46 @@ class StateMachineDecl:
     # ${Placeholder} in the ASL -> function name whose ARN replaces it.
     functions: dict[str, str] = field(default_factory=dict)
     trigger: ObjectCreatedTrigger | None = None
+    # ["${Placeholder}"] as an ErrorEquals of the ASL -> the error names it stands for. ASL has no
+    # variables: a list every task repeats is declared here once and expanded by ``template``.
+    error_lists: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def template(self, definitions_dir: Path = STATEMACHINES_DIR) -> str:
+        """The ASL with its error lists expanded, function ``${Placeholder}``s left for CDK's
+        definition_substitutions (or the local runtime's ``load_definition``) to fill in."""
+        definition = json.loads((definitions_dir / self.definition_file).read_text())
+        return json.dumps(self._expand(definition), indent=2, ensure_ascii=False) + "\n"
+
+    def _expand(self, node: Any) -> Any:
+        if isinstance(node, list):
+            return [self._expand(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        expanded = {key: self._expand(value) for key, value in node.items()}
+        errors = node.get("ErrorEquals")
+        if isinstance(errors, list) and len(errors) == 1 and str(errors[0]).startswith("${"):
+            name = str(errors[0])[2:-1]
+            if name not in self.error_lists:
+                raise ValueError(f"{self.definition_file}: no error list {name!r} is declared")
+            expanded["ErrorEquals"] = list(self.error_lists[name])
+        return expanded
 
 
+# Table groups several functions read or write.
 USER_TABLES = ("users", "user-emails", "audit-logs", "revoked-tokens", "sessions")
 # Every rate-limited API function counts requests and reads the run-time limits (spec 2.3).
 RATE_LIMIT_COUNTERS = "rate-limit-counters"
 RATE_LIMIT_CONFIG = "rate-limit-config"
-
+RECORDING_TABLES = ("recording-jobs", "recording-tracks")
+NOTIFICATION_TABLES = ("notifications", "notification-keys", "notification-held")
+WEBSOCKET_TABLES = ("ws-connections", "ws-subscriptions")
 # Search & discovery (spec 1.3): what the search API reads to apply permissions, what the indexer reads.
 INDEXER_READ_TABLES = ("meetings", "meeting-participants", "users", "recording-jobs", "transcription-jobs")
 
+# Grouped by concern. The order of the API functions (and of their routes) feeds the hash in the
+# logical id of the API Gateway deployment: reordering them makes the next deploy a new deployment.
 FUNCTIONS: tuple[FunctionDecl, ...] = (
+    # --- identity and users -------------------------------------------------------------------
     FunctionDecl(
         name="auth",
         folder="auth",
@@ -185,6 +217,7 @@ FUNCTIONS: tuple[FunctionDecl, ...] = (
         secrets=("jwt",),
         description="Profiles and user administration",
     ),
+    # --- meetings -----------------------------------------------------------------------------
     FunctionDecl(
         name="meetings",
         folder="meetings",
@@ -203,6 +236,7 @@ FUNCTIONS: tuple[FunctionDecl, ...] = (
         secrets=("jwt", "livekit"),
         description="Meetings, participants, LiveKit join tokens, feedback and Q&A",
     ),
+    # --- platform: health, API documentation, the event outbox --------------------------------
     FunctionDecl(
         name="health",
         folder="health",
@@ -223,14 +257,6 @@ FUNCTIONS: tuple[FunctionDecl, ...] = (
         description="Merged OpenAPI document, Swagger UI and ReDoc",
     ),
     FunctionDecl(
-        name="user-statistics-worker",
-        folder="workers/user_statistics",
-        kind="worker",
-        timeout_seconds=60,
-        tables=("user-statistics", "idempotency"),
-        description="Materialises per-user meeting statistics from domain events",
-    ),
-    FunctionDecl(
         name="outbox-redrive",
         folder="jobs/outbox_redrive",
         kind="job",
@@ -239,26 +265,16 @@ FUNCTIONS: tuple[FunctionDecl, ...] = (
         publishes_events=True,
         description="Re-publishes domain events EventBridge refused",
     ),
-    # Recording post-processing (issue 4): every task of statemachines/recording-pipeline.asl.json.
-    # Runs ffmpeg, so it ships as a container image (infra/constructs/pipeline.py, README).
+    # --- statistics ---------------------------------------------------------------------------
     FunctionDecl(
-        name="recording-pipeline",
-        folder="pipeline",
-        kind="pipeline",
-        memory_mb=3008,
-        timeout_seconds=900,
-        container_image="pipeline/Dockerfile",
-        # Room for a 3-hour composite and its web copy side by side.
-        ephemeral_storage_mb=10240,
-        tables=("recording-jobs", "transcription-jobs", "storage-policies"),
-        read_tables=("meetings", "recording-tracks"),
-        publishes_events=True,
-        # The Deepgram API key (transcription in the cloud).
-        secrets=("deepgram",),
-        # Reads egress's files and writes the outputs beside them (segments are deleted once joined).
-        uses_recordings_bucket=True,
-        description="Recording post-processing tasks: probe, thumbnail, preview, remux/transcode, audio, transcripts",
+        name="user-statistics-worker",
+        folder="workers/user_statistics",
+        kind="worker",
+        timeout_seconds=60,
+        tables=("user-statistics", "idempotency"),
+        description="Materialises per-user meeting statistics from domain events",
     ),
+    # --- search & discovery (spec 1.3) --------------------------------------------------------
     FunctionDecl(
         name="search",
         folder="search",
@@ -285,30 +301,7 @@ FUNCTIONS: tuple[FunctionDecl, ...] = (
         reads_recordings=True,
         description="Indexes meetings, users, transcripts and materials from domain events; full reindexes",
     ),
-)
-
-EVENT_RULES: tuple[EventRuleDecl, ...] = (
-    EventRuleDecl(
-        name="user-statistics",
-        detail_types=(DomainEvent.MEETING_ENDED, DomainEvent.PARTICIPANT_JOINED, DomainEvent.PARTICIPANT_LEFT),
-        target="user-statistics-worker",
-        description="Meeting attendance and hosting counts per user",
-    ),
-    EventRuleDecl(
-        name="search-index",
-        detail_types=INDEXED_EVENTS,
-        target="search-indexer",
-        description="Keeps the search indexes in step with meetings, users, transcripts and materials",
-    ),
-)
-
-SCHEDULES: tuple[ScheduleDecl, ...] = (
-    ScheduleDecl(name="outbox-redrive", expression="rate(5 minutes)", target="outbox-redrive"),
-)
-
-# --- recording control (issue 4, spec 1.1) ------------------------------------------------------
-RECORDING_TABLES = ("recording-jobs", "recording-tracks")
-FUNCTIONS += (
+    # --- recordings (issue 4, spec 1.1): control, egress webhooks, reconcile, retention, pipeline
     FunctionDecl(
         name="recordings",
         folder="recordings",
@@ -366,51 +359,27 @@ FUNCTIONS += (
         uses_recordings_bucket=True,
         description="Applies storage policies daily: deletes expired recordings, moves the rest to their tier",
     ),
-)
-EVENT_RULES += (
-    EventRuleDecl(
-        name="auto-record",
-        detail_types=(DomainEvent.MEETING_STARTED, DomainEvent.MEETING_ENDED),
-        target="auto-record-worker",
-        description="Auto-recording: start on MeetingStarted (auto_record meetings), stop on MeetingEnded",
-    ),
-)
-SCHEDULES += (
-    ScheduleDecl(name="recordings-reconcile", expression="rate(2 minutes)", target="recordings-reconcile"),
-    ScheduleDecl(name="recordings-retention", expression="rate(1 day)", target="recordings-retention"),
-)
-
-STATE_MACHINES: tuple[StateMachineDecl, ...] = (
-    StateMachineDecl(
+    # Recording post-processing (issue 4): every task of statemachines/recording-pipeline.asl.json.
+    # Runs ffmpeg, so it ships as a container image (infra/constructs/pipeline.py, README).
+    FunctionDecl(
         name="recording-pipeline",
-        definition_file="recording-pipeline.asl.json",
-        functions={"PipelineFunctionArn": "recording-pipeline"},
-        # Egress writes the manifest last, when every track's file is in the bucket (issue 4 contract).
-        trigger=ObjectCreatedTrigger(prefix="recordings/", suffix="/manifest.json"),
+        folder="pipeline",
+        kind="pipeline",
+        memory_mb=3008,
+        timeout_seconds=900,
+        container_image="pipeline/Dockerfile",
+        # Room for a 3-hour composite and its web copy side by side.
+        ephemeral_storage_mb=10240,
+        tables=("recording-jobs", "transcription-jobs", "storage-policies"),
+        read_tables=("meetings", "recording-tracks"),
+        publishes_events=True,
+        # The Deepgram API key (transcription in the cloud).
+        secrets=("deepgram",),
+        # Reads egress's files and writes the outputs beside them (segments are deleted once joined).
+        uses_recordings_bucket=True,
+        description="Recording post-processing tasks: probe, thumbnail, preview, remux/transcode, audio, transcripts",
     ),
-)
-# --- notifications (spec 1.2) ----------------------------------------------------------------
-NOTIFICATION_TABLES = ("notifications", "notification-keys", "notification-held")
-WEBSOCKET_TABLES = ("ws-connections", "ws-subscriptions")
-NOTIFICATION_EVENTS = (
-    DomainEvent.MEETING_STARTED,
-    DomainEvent.MEETING_ENDED,
-    DomainEvent.PARTICIPANT_JOINED,
-    DomainEvent.PARTICIPANT_LEFT,
-    DomainEvent.RECORDING_COMPLETED,
-    DomainEvent.TRANSCRIPT_READY,
-    DomainEvent.USER_APPROVED,
-    DomainEvent.USER_REJECTED,
-    DomainEvent.USER_ROLE_CHANGED,
-    DomainEvent.USER_PROFILE_UPDATED,
-    DomainEvent.FEEDBACK_RECEIVED,
-    DomainEvent.RATING_RECEIVED,
-    DomainEvent.QUESTION_ANSWERED,
-    DomainEvent.SYSTEM_MAINTENANCE_SCHEDULED,
-    DomainEvent.NEW_FEATURE_RELEASED,
-    DomainEvent.ANNOUNCEMENT_PUBLISHED,
-)
-NOTIFICATION_FUNCTIONS: tuple[FunctionDecl, ...] = (
+    # --- notifications (spec 1.2) -------------------------------------------------------------
     FunctionDecl(
         name="notifications",
         folder="notifications",
@@ -472,20 +441,42 @@ NOTIFICATION_FUNCTIONS: tuple[FunctionDecl, ...] = (
         description="Meeting-starting reminders and the release of deliveries held by quiet hours",
     ),
 )
-FUNCTIONS = (*FUNCTIONS, *NOTIFICATION_FUNCTIONS)
-EVENT_RULES = (
-    *EVENT_RULES,
+
+EVENT_RULES: tuple[EventRuleDecl, ...] = (
+    EventRuleDecl(
+        name="user-statistics",
+        detail_types=(DomainEvent.MEETING_ENDED, DomainEvent.PARTICIPANT_JOINED, DomainEvent.PARTICIPANT_LEFT),
+        target="user-statistics-worker",
+        description="Meeting attendance and hosting counts per user",
+    ),
+    EventRuleDecl(
+        name="auto-record",
+        detail_types=(DomainEvent.MEETING_STARTED, DomainEvent.MEETING_ENDED),
+        target="auto-record-worker",
+        description="Auto-recording: start on MeetingStarted (auto_record meetings), stop on MeetingEnded",
+    ),
     EventRuleDecl(
         name="notify",
-        detail_types=NOTIFICATION_EVENTS,
+        # The events notifications.producers.PRODUCERS dispatches: the rule and the dispatch are one table.
+        detail_types=NOTIFIED_EVENTS,
         target="notify-worker",
         description="Every event that notifies someone",
     ),
+    EventRuleDecl(
+        name="search-index",
+        detail_types=INDEXED_EVENTS,
+        target="search-indexer",
+        description="Keeps the search indexes in step with meetings, users, transcripts and materials",
+    ),
 )
-SCHEDULES = (
-    *SCHEDULES,
+
+SCHEDULES: tuple[ScheduleDecl, ...] = (
+    ScheduleDecl(name="outbox-redrive", expression="rate(5 minutes)", target="outbox-redrive"),
+    ScheduleDecl(name="recordings-reconcile", expression="rate(2 minutes)", target="recordings-reconcile"),
+    ScheduleDecl(name="recordings-retention", expression="rate(1 day)", target="recordings-retention"),
     ScheduleDecl(name="notification-schedule", expression="rate(1 minute)", target="notification-schedule"),
 )
+
 QUEUES: tuple[QueueDecl, ...] = (
     QueueDecl(
         name="notification-email",
@@ -493,6 +484,27 @@ QUEUES: tuple[QueueDecl, ...] = (
         url_variable="NOTIFICATION_EMAIL_QUEUE_URL",
         max_receive_count=5,
         description="Notification emails waiting for SES",
+    ),
+)
+
+# The exception class names (Lambda's errorType) of the recording pipeline's permanent failures.
+PIPELINE_PERMANENT_ERRORS = (
+    "ManifestInvalid",
+    "RecordingNotFound",
+    "RawFileMissing",
+    "UnreadableMedia",
+    "TranscriptionFailedError",
+)
+
+STATE_MACHINES: tuple[StateMachineDecl, ...] = (
+    StateMachineDecl(
+        name="recording-pipeline",
+        definition_file="recording-pipeline.asl.json",
+        functions={"PipelineFunctionArn": "recording-pipeline"},
+        # Permanent failures (the input or the media will not change): the first retrier of every task.
+        error_lists={"NonRetryableErrors": PIPELINE_PERMANENT_ERRORS},
+        # Egress writes the manifest last, when every track's file is in the bucket (issue 4 contract).
+        trigger=ObjectCreatedTrigger(prefix=MANIFEST_KEY_PREFIX, suffix=MANIFEST_KEY_SUFFIX),
     ),
 )
 

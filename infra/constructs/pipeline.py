@@ -1,6 +1,6 @@
 """State machines from ``infra.catalog.STATE_MACHINES``, built from the same ASL files the local
 runtime runs, and the EventBridge rules that start them (the recording pipeline: an object created
-in the recordings bucket under ``recordings/*/manifest.json``)."""
+in the recordings bucket whose key is a recording's manifest, ``recordings.enums.manifest_key``)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from infra.catalog import STATE_MACHINES, STATEMACHINES_DIR, StateMachineDecl
+from infra.catalog import STATE_MACHINES, StateMachineDecl
 from infra.constructs import acknowledge_nag, pascal_case
 
 START_RETRY_ATTEMPTS = 4
@@ -57,7 +57,7 @@ class PipelineStateMachines(Construct):
         machine = sfn.StateMachine(
             self,
             construct_id,
-            definition_body=sfn.DefinitionBody.from_string((STATEMACHINES_DIR / decl.definition_file).read_text()),
+            definition_body=sfn.DefinitionBody.from_string(decl.template()),
             definition_substitutions={placeholder: fn.function_arn for placeholder, fn in used.items()},
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
             tracing_enabled=True,

@@ -6,9 +6,10 @@ server: ``POST /twirp/livekit.Egress/<Method>`` and ``/twirp/livekit.RoomService
 with protobuf bodies, a Bearer JWT checked against the API key and secret (grant ``roomRecord``,
 or ``roomAdmin`` for rooms), protobuf replies and JSON ``{code, msg}`` errors.
 
-On stop it writes real media where Egress would (the request's ``S3Upload``): a test-pattern video
-with speech from espeak-ng (MP4 H.264/AAC, WebM VP8/Opus when the path ends in .webm), OGG/Opus for
-audio-only outputs, one sentence per language (the language comes from the upload's object
+On stop it writes real media where Egress would (the request's ``S3Upload``), rendered by
+``agents_meetings.media.samples.egress_file``: a test-pattern video with speech from espeak-ng (MP4
+H.264/AAC, WebM VP8/Opus when the path ends in .webm), OGG/Opus for audio-only outputs, one sentence
+per language (the language comes from the upload's object
 metadata, ``language`` or ``languages``). The duration is the wall time between start and stop,
 capped. Then it sends ``egress_updated`` and ``egress_ended`` webhooks with the file results,
 signed as LiveKit signs them. Fault switches: ``drop_egress_ended`` (reconcile must notice) and
@@ -21,8 +22,6 @@ import asyncio
 import base64
 import contextlib
 import hashlib
-import shutil
-import subprocess
 import tempfile
 import threading
 import time
@@ -31,22 +30,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agents_meetings.media import samples
+from agents_meetings.media.tools import find_media_tools
 from aiohttp import web
 from livekit.protocol import egress as proto
 from livekit.protocol import models, room
 from livekit.protocol import webhook as webhook_proto
-
-# One sentence per language the platform records (espeak-ng voices); the composite says them in turn.
-SENTENCES = {
-    "en": "Welcome to the algebra lesson. Today we solve linear equations together.",
-    "es": "Bienvenidos a la clase de álgebra. Hoy resolvemos ecuaciones lineales juntos.",
-    "fr": "Bienvenue au cours d'algèbre. Aujourd'hui nous résolvons des équations linéaires.",
-    "hi": "बीजगणित की कक्षा में आपका स्वागत है। आज हम रैखिक समीकरण हल करेंगे।",
-    "ta": "இயற்கணித வகுப்புக்கு வரவேற்கிறோம். இன்று நாம் நேரியல் சமன்பாடுகளைத் தீர்ப்போம்.",
-    "te": "బీజగణిత తరగతికి స్వాగతం. ఈ రోజు మనం రేఖీయ సమీకరణాలను పరిష్కరిస్తాము.",
-}
-ESPEAK = shutil.which("espeak-ng") or "espeak-ng"
-FFMPEG = shutil.which("ffmpeg") or "ffmpeg"
 
 
 @dataclass
@@ -484,70 +473,8 @@ def _single_file_output(request: Any) -> Any:
     return outputs[0]
 
 
-def speech(folder: Path, languages: list[str]) -> Path:
-    """One WAV with a sentence per language, in turn (espeak-ng)."""
-    parts = []
-    for index, language in enumerate(languages):
-        text = SENTENCES.get(language, SENTENCES["en"])
-        voice = language if language in SENTENCES else "en"
-        path = folder / f"speech-{index}.wav"
-        subprocess.run([ESPEAK, "-v", voice, "-s", "150", "-w", str(path), text], check=True, capture_output=True)  # noqa: S603
-        parts.append(path)
-    if len(parts) == 1:
-        return parts[0]
-    combined = folder / "speech.wav"
-    inputs = [arg for part in parts for arg in ("-i", str(part))]
-    joined = "".join(f"[{i}:a]" for i in range(len(parts))) + f"concat=n={len(parts)}:v=0:a=1[a]"
-    subprocess.run(  # noqa: S603
-        [FFMPEG, "-v", "error", "-y", *inputs, "-filter_complex", joined, "-map", "[a]", str(combined)],
-        check=True,
-        capture_output=True,
-    )
-    return combined
-
-
 def render_media(output: Path, *, duration: float, languages: list[str], audio_only: bool) -> None:
     """The file an egress would have written: test pattern + speech, container from the extension."""
-    extension = output.suffix.lstrip(".").lower()
-    spoken = speech(output.parent, languages or ["en"])
-    seconds = f"{duration:.3f}"
-    audio = ["-af", f"apad,atrim=0:{seconds}"]
-    if audio_only or extension in ("ogg", "mp3"):
-        codec = ["-c:a", "libopus", "-b:a", "48k"] if extension == "ogg" else ["-c:a", "libmp3lame"]
-        command = [FFMPEG, "-v", "error", "-y", "-i", str(spoken), *audio, "-ar", "48000", *codec, str(output)]
-    else:
-        video = ["-f", "lavfi", "-i", f"testsrc2=size=640x360:rate=25:duration={seconds}"]
-        if extension == "webm":
-            codecs = ["-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "600k", "-c:a", "libopus"]
-        else:
-            codecs = [
-                "-c:v",
-                "libx264",
-                "-preset",
-                "ultrafast",
-                "-pix_fmt",
-                "yuv420p",
-                "-c:a",
-                "aac",
-                "-movflags",
-                "+faststart",
-            ]
-        command = [
-            FFMPEG,
-            "-v",
-            "error",
-            "-y",
-            *video,
-            "-i",
-            str(spoken),
-            "-map",
-            "0:v",
-            "-map",
-            "1:a",
-            *audio,
-            *codecs,
-            "-t",
-            seconds,
-            str(output),
-        ]
-    subprocess.run(command, check=True, capture_output=True)  # noqa: S603
+    samples.egress_file(
+        find_media_tools(), output, seconds=round(duration, 3), languages=languages, audio_only=audio_only
+    )

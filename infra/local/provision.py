@@ -231,8 +231,10 @@ class Provisioner:
 
     def state_machine(self, machine: StateMachineDecl, definitions_dir: Path = STATEMACHINES_DIR) -> str:
         """Create or update a state machine from its ASL file, substituting function ARNs like CDK does."""
-        definition = load_definition(
-            definitions_dir / machine.definition_file, {key: self.function(fn) for key, fn in machine.functions.items()}
+        definition = render_definition(
+            machine.template(definitions_dir),
+            {key: self.function(fn) for key, fn in machine.functions.items()},
+            machine.definition_file,
         )
         arn = f"arn:aws:states:{self.settings.aws_region}:{ACCOUNT_ID}:stateMachine:{machine.name}"
         try:
@@ -246,11 +248,15 @@ class Provisioner:
 
 
 def load_definition(path: Path, substitutions: dict[str, str]) -> str:
-    """ASL text with ``${Name}`` placeholders replaced (CDK's definition_substitutions)."""
-    text = path.read_text()
+    """An ASL file's text with ``${Name}`` placeholders replaced (CDK's definition_substitutions)."""
+    return render_definition(path.read_text(), substitutions, path.name)
+
+
+def render_definition(text: str, substitutions: dict[str, str], name: str) -> str:
+    """ASL text (``StateMachineDecl.template``) with ``${Name}`` placeholders replaced."""
     for key, value in substitutions.items():
         text = text.replace("${" + key + "}", value)
     if "${" in text:
-        raise ValueError(f"{path.name}: unresolved placeholder in {text[text.index('${') :][:40]}")
+        raise ValueError(f"{name}: unresolved placeholder in {text[text.index('${') :][:40]}")
     json.loads(text)  # fail early on a malformed definition
     return text

@@ -12,7 +12,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from infra.app import build_app
-from infra.catalog import STATE_MACHINES, STATEMACHINES_DIR, function
+from infra.catalog import STATE_MACHINES, function
 from infra.stacks import PlatformStack
 
 pytestmark = pytest.mark.infra
@@ -84,9 +84,7 @@ def test_state_machine_is_the_asl_file_with_the_function_substituted(synth: Any)
     stack, resources, _ = synth
     machine = stack.pipeline.state_machines["recording-pipeline"]
     props = resources[_id(stack, machine)]["Properties"]
-    assert json.loads(props["DefinitionString"]) == json.loads(
-        (STATEMACHINES_DIR / MACHINE.definition_file).read_text()
-    )
+    assert json.loads(props["DefinitionString"]) == json.loads(MACHINE.template())
     fn_id = _id(stack, stack.functions.functions["recording-pipeline"])
     assert props["DefinitionSubstitutions"] == {"PipelineFunctionArn": {"Fn::GetAtt": [fn_id, "Arn"]}}
     assert props["LoggingConfiguration"]["Level"] == "ALL"

@@ -3,16 +3,18 @@ event rules feed workers, and each function may touch what its code touches."""
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
 from types import ModuleType
 
 import pytest
 from agents_meetings.http.routers import ALL_ROUTERS
+from agents_meetings.notifications.producers import PRODUCERS, NotificationProducer
 from agents_meetings.tables import TABLES
 from fastapi import FastAPI
 from starlette.routing import BaseRoute
 
-from infra.catalog import EVENT_RULES, FUNCTIONS, QUEUES, SCHEDULES, api_functions, function
+from infra.catalog import EVENT_RULES, FUNCTIONS, QUEUES, REPO_ROOT, SCHEDULES, api_functions, function
 
 pytestmark = pytest.mark.unit
 
@@ -142,3 +144,30 @@ def test_every_api_function_that_publishes_events_can_park_them_in_the_outbox(de
 def test_the_outbox_redrive_job_reads_the_outbox_and_publishes() -> None:
     job = function("outbox-redrive")
     assert "event-outbox" in job.tables and job.publishes_events
+
+
+def test_the_notify_rule_is_the_producers_dispatch_table() -> None:
+    [notify] = [rule for rule in EVENT_RULES if rule.name == "notify"]
+    assert notify.detail_types == tuple(PRODUCERS)
+    # No producer method is left out of the table (a method the rule would never feed).
+    methods = {getattr(NotificationProducer, name) for name in vars(NotificationProducer) if name.startswith("_on_")}
+    assert methods == set(PRODUCERS.values())
+
+
+@pytest.mark.parametrize(
+    ("module", "names"),
+    [
+        ("infra/catalog.py", ("FUNCTIONS", "EVENT_RULES", "SCHEDULES", "QUEUES", "STATE_MACHINES")),
+        ("layers/core/python/agents_meetings/tables.py", ("TABLES",)),
+    ],
+)
+def test_each_declaration_is_assigned_once(module: str, names: tuple[str, ...]) -> None:
+    tree = ast.parse((REPO_ROOT / module).read_text())
+    assigned = [
+        target.id
+        for node in tree.body
+        if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign)
+        for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+        if isinstance(target, ast.Name)
+    ]
+    assert {name: assigned.count(name) for name in names} == dict.fromkeys(names, 1)

@@ -8,15 +8,17 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from agents_meetings.recordings.pipeline import RecordingPipeline
+from agents_meetings.media.errors import UnreadableMedia
+from agents_meetings.recordings.pipeline import ManifestInvalid, RawFileMissing, RecordingNotFound, RecordingPipeline
+from agents_meetings.transcription.engines.base import TranscriptionFailedError
 
-from infra.catalog import STATE_MACHINES, STATEMACHINES_DIR
-from infra.local.provision import load_definition
+from infra.catalog import PIPELINE_PERMANENT_ERRORS, STATE_MACHINES, STATEMACHINES_DIR
+from infra.local.provision import render_definition
 
 pytestmark = pytest.mark.unit
 
 DECL = next(m for m in STATE_MACHINES if m.name == "recording-pipeline")
-ASL = json.loads(load_definition(STATEMACHINES_DIR / DECL.definition_file, {"PipelineFunctionArn": "arn:fn"}))
+ASL = json.loads(render_definition(DECL.template(), {"PipelineFunctionArn": "arn:fn"}, DECL.definition_file))
 
 
 def _states(states: dict[str, Any], nested: bool = False) -> Iterator[tuple[str, dict[str, Any], bool]]:
@@ -89,3 +91,19 @@ def test_the_sample_s3_event_matches_the_trigger_and_names_a_recording() -> None
     # The paths the ASL reads from its input exist in the event.
     claim = ASL["States"]["Claim"]["Parameters"]
     assert (claim["bucket.$"], claim["key.$"]) == ("$.detail.bucket.name", "$.detail.object.key")
+
+
+def test_the_non_retryable_errors_are_declared_once_and_are_the_same_in_every_task() -> None:
+    # The committed ASL names no error but States.ALL and the declared list's placeholder.
+    committed = json.loads((STATEMACHINES_DIR / DECL.definition_file).read_text())
+    spelled = {
+        tuple(rule["ErrorEquals"]) for _, state, _ in _states(committed["States"]) for rule in state.get("Retry", [])
+    }
+    assert spelled == {("States.ALL",), ("${NonRetryableErrors}",)}
+    # Loaded (CDK and the local runtime alike), every task but MarkFailed retries them never.
+    permanent = [ManifestInvalid, RecordingNotFound, RawFileMissing, UnreadableMedia, TranscriptionFailedError]
+    assert list(PIPELINE_PERMANENT_ERRORS) == [error.__name__ for error in permanent]
+    for name, state, _ in ALL:
+        if state["Type"] == "Task" and name != "MarkFailed":
+            assert state["Retry"][0] == {"ErrorEquals": list(PIPELINE_PERMANENT_ERRORS), "MaxAttempts": 0}, name
+    assert ASL["States"]["MarkFailed"]["Retry"][0]["ErrorEquals"] == ["States.ALL"]

@@ -44,7 +44,7 @@ class PlatformModel(Model):
         base_backoff_ms = 25
 
 
-# --- users -------------------------------------------------------------------------------
+# --- identity: accounts, two-factor, tokens, password resets, federated sign-in, sessions ---------
 
 
 class UsersByRole(GlobalSecondaryIndex["UserModel"]):
@@ -129,147 +129,6 @@ class UserEmailModel(PlatformModel):
     user_id = UnicodeAttribute()
 
 
-# --- meetings ----------------------------------------------------------------------------
-
-
-class MeetingsByStatus(GlobalSecondaryIndex["MeetingModel"]):
-    class Meta:
-        index_name = "by_status"
-        projection = AllProjection()
-
-    status = UnicodeAttribute(hash_key=True)
-    scheduled_at = UTCDateTimeAttribute(range_key=True)
-
-
-class MeetingsByHost(GlobalSecondaryIndex["MeetingModel"]):
-    class Meta:
-        index_name = "by_host"
-        projection = AllProjection()
-
-    host_id = UnicodeAttribute(hash_key=True)
-    scheduled_at = UTCDateTimeAttribute(range_key=True)
-
-
-class MeetingModel(PlatformModel):
-    logical_name = "meetings"
-
-    class Meta(PlatformModel.Meta):
-        pass
-
-    id = UnicodeAttribute(hash_key=True)
-    title = UnicodeAttribute()
-    description = UnicodeAttribute(null=True)
-    host_id = UnicodeAttribute()
-    meeting_type = UnicodeAttribute()
-    status = UnicodeAttribute()
-    scheduled_at = UTCDateTimeAttribute()
-    started_at = UTCDateTimeAttribute(null=True)
-    ended_at = UTCDateTimeAttribute(null=True)
-    languages = ListAttribute(of=UnicodeAttribute, default=list)
-    tags = ListAttribute(of=UnicodeAttribute, default=list)
-    room_name = UnicodeAttribute()
-    auto_record = BooleanAttribute(default=False)
-    created_at = UTCDateTimeAttribute()
-    updated_at = UTCDateTimeAttribute()
-    # Optimistic locking: every state change is conditional on the version read.
-    version = NumberAttribute(default=1)
-    # The recording in progress (recordings/service.py claims it conditionally: one at a time).
-    recording_id = UnicodeAttribute(null=True)
-
-    by_status = MeetingsByStatus()
-    by_host = MeetingsByHost()
-
-
-class ParticipantsByUser(GlobalSecondaryIndex["ParticipantModel"]):
-    """A user's meeting history, ordered by the meeting's scheduled time."""
-
-    class Meta:
-        index_name = "by_user"
-        projection = AllProjection()
-
-    user_id = UnicodeAttribute(hash_key=True)
-    scheduled_at = UTCDateTimeAttribute(range_key=True)
-
-
-class ParticipantsByMeetingStatus(GlobalSecondaryIndex["ParticipantModel"]):
-    class Meta:
-        index_name = "by_meeting_status"
-        projection = AllProjection()
-
-    meeting_id = UnicodeAttribute(hash_key=True)
-    status = UnicodeAttribute(range_key=True)
-
-
-class ParticipantModel(PlatformModel):
-    logical_name = "meeting-participants"
-
-    class Meta(PlatformModel.Meta):
-        pass
-
-    meeting_id = UnicodeAttribute(hash_key=True)
-    user_id = UnicodeAttribute(range_key=True)
-    status = UnicodeAttribute()
-    role = UnicodeAttribute()
-    language = UnicodeAttribute(null=True)
-    # Copied from the meeting so that history is one ordered query (kept in step on reschedule).
-    scheduled_at = UTCDateTimeAttribute()
-    invited_by = UnicodeAttribute(null=True)
-    invited_at = UTCDateTimeAttribute()
-    joined_at = UTCDateTimeAttribute(null=True)
-    left_at = UTCDateTimeAttribute(null=True)
-
-    by_user = ParticipantsByUser()
-    by_meeting_status = ParticipantsByMeetingStatus()
-
-
-# --- audit -------------------------------------------------------------------------------
-
-
-class AuditByActor(GlobalSecondaryIndex["AuditLogModel"]):
-    class Meta:
-        index_name = "by_actor"
-        projection = AllProjection()
-
-    actor_id = UnicodeAttribute(hash_key=True)
-    sort_key = UnicodeAttribute(range_key=True)
-
-
-class AuditByTarget(GlobalSecondaryIndex["AuditLogModel"]):
-    class Meta:
-        index_name = "by_target"
-        projection = AllProjection()
-
-    target_id = UnicodeAttribute(hash_key=True)
-    sort_key = UnicodeAttribute(range_key=True)
-
-
-class AuditLogModel(PlatformModel):
-    """Append-only. Partitioned by month (spec 2.2); sorted by timestamp then id."""
-
-    logical_name = "audit-logs"
-
-    class Meta(PlatformModel.Meta):
-        pass
-
-    month = UnicodeAttribute(hash_key=True)
-    sort_key = UnicodeAttribute(range_key=True)
-    id = UnicodeAttribute()
-    timestamp = UTCDateTimeAttribute()
-    actor_id = UnicodeAttribute()
-    action = UnicodeAttribute()
-    target_type = UnicodeAttribute()
-    target_id = UnicodeAttribute()
-    source_ip = UnicodeAttribute(null=True)
-    request_id = UnicodeAttribute(null=True)
-    details = JSONAttribute(null=True)
-
-    by_actor = AuditByActor()
-    by_target = AuditByTarget()
-
-
-# --- two-factor authentication ---------------------------------------------------------------
-
-
 class UserTwoFactorModel(PlatformModel):
     """Spec 3.1's user_2fa: one item per user. Secrets are KMS envelope-encrypted (agents_meetings.crypto)."""
 
@@ -303,9 +162,6 @@ class UserTwoFactorModel(PlatformModel):
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     enabled_at = UTCDateTimeAttribute(null=True)
-
-
-# --- tokens, statistics, idempotency --------------------------------------------------------
 
 
 class RevokedTokenModel(PlatformModel):
@@ -353,85 +209,6 @@ class PasswordResetModel(PlatformModel):
     purge_at = TTLAttribute()
 
     by_user = PasswordResetsByUser()
-
-
-class UserStatisticsModel(PlatformModel):
-    """Spec 2.2's user_statistics_view, materialised by the statistics worker from events."""
-
-    logical_name = "user-statistics"
-
-    class Meta(PlatformModel.Meta):
-        pass
-
-    user_id = UnicodeAttribute(hash_key=True)
-    meetings_hosted = NumberAttribute(default=0)
-    meetings_attended = NumberAttribute(default=0)
-    attended_seconds = NumberAttribute(default=0)
-    updated_at = UTCDateTimeAttribute(null=True)
-
-
-class IdempotencyModel(PlatformModel):
-    """Powertools idempotency records (event handlers); the layout Powertools expects."""
-
-    logical_name = "idempotency"
-    ttl_attribute = "expiration"
-
-    class Meta(PlatformModel.Meta):
-        pass
-
-    id = UnicodeAttribute(hash_key=True)
-    expiration = TTLAttribute(null=True)
-
-
-class EventOutboxModel(PlatformModel):
-    """Domain events EventBridge refused after retries, kept for the redrive job: none is lost."""
-
-    logical_name = "event-outbox"
-
-    class Meta(PlatformModel.Meta):
-        pass
-
-    id = UnicodeAttribute(hash_key=True)
-    detail_type = UnicodeAttribute()
-    source = UnicodeAttribute()
-    detail = UnicodeAttribute()
-    created_at = UTCDateTimeAttribute()
-    attempts = NumberAttribute(default=0)
-    last_error = UnicodeAttribute(null=True)
-
-
-# --- rate limiting (spec 2.3) -----------------------------------------------------------------
-
-
-class RateLimitCounterModel(PlatformModel):
-    """Sliding-window counters: one item per (limit, caller[, shard]); each window's count is an
-    attribute ``w<window index>`` written by agents_meetings.ratelimit.store, expiring with TTL."""
-
-    logical_name = "rate-limit-counters"
-    ttl_attribute = "expires_at"
-
-    class Meta(PlatformModel.Meta):
-        pass
-
-    key = UnicodeAttribute(hash_key=True)
-    expires_at = TTLAttribute(null=True)
-
-
-class RateLimitConfigModel(PlatformModel):
-    """Run-time limits (``limit#<name>``) and the IP allow-list (``allow#<network>``), edited by admins."""
-
-    logical_name = "rate-limit-config"
-
-    class Meta(PlatformModel.Meta):
-        pass
-
-    name = UnicodeAttribute(hash_key=True)
-    value = UnicodeAttribute()
-    updated_by = UnicodeAttribute(null=True)
-    updated_at = UTCDateTimeAttribute(null=True)
-
-
-# --- federated sign-in ---------------------------------------------------------------------
 
 
 class OAuthConnectionsByUser(GlobalSecondaryIndex["OAuthConnectionModel"]):
@@ -482,9 +259,6 @@ class OAuthStateModel(PlatformModel):
     expires_at = TTLAttribute()
 
 
-# --- sessions ------------------------------------------------------------------------------
-
-
 class SessionsByUser(GlobalSecondaryIndex["SessionModel"]):
     class Meta:
         index_name = "by_user"
@@ -517,7 +291,259 @@ class SessionModel(PlatformModel):
     by_user = SessionsByUser()
 
 
-# --- recordings (spec 1.1) ---------------------------------------------------------------
+# --- audit ----------------------------------------------------------------------------------------
+
+
+class AuditByActor(GlobalSecondaryIndex["AuditLogModel"]):
+    class Meta:
+        index_name = "by_actor"
+        projection = AllProjection()
+
+    actor_id = UnicodeAttribute(hash_key=True)
+    sort_key = UnicodeAttribute(range_key=True)
+
+
+class AuditByTarget(GlobalSecondaryIndex["AuditLogModel"]):
+    class Meta:
+        index_name = "by_target"
+        projection = AllProjection()
+
+    target_id = UnicodeAttribute(hash_key=True)
+    sort_key = UnicodeAttribute(range_key=True)
+
+
+class AuditLogModel(PlatformModel):
+    """Append-only. Partitioned by month (spec 2.2); sorted by timestamp then id."""
+
+    logical_name = "audit-logs"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    month = UnicodeAttribute(hash_key=True)
+    sort_key = UnicodeAttribute(range_key=True)
+    id = UnicodeAttribute()
+    timestamp = UTCDateTimeAttribute()
+    actor_id = UnicodeAttribute()
+    action = UnicodeAttribute()
+    target_type = UnicodeAttribute()
+    target_id = UnicodeAttribute()
+    source_ip = UnicodeAttribute(null=True)
+    request_id = UnicodeAttribute(null=True)
+    details = JSONAttribute(null=True)
+
+    by_actor = AuditByActor()
+    by_target = AuditByTarget()
+
+
+# --- meetings: participants, feedback and Q&A -----------------------------------------------------
+
+
+class MeetingsByStatus(GlobalSecondaryIndex["MeetingModel"]):
+    class Meta:
+        index_name = "by_status"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    scheduled_at = UTCDateTimeAttribute(range_key=True)
+
+
+class MeetingsByHost(GlobalSecondaryIndex["MeetingModel"]):
+    class Meta:
+        index_name = "by_host"
+        projection = AllProjection()
+
+    host_id = UnicodeAttribute(hash_key=True)
+    scheduled_at = UTCDateTimeAttribute(range_key=True)
+
+
+class MeetingModel(PlatformModel):
+    logical_name = "meetings"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    id = UnicodeAttribute(hash_key=True)
+    title = UnicodeAttribute()
+    description = UnicodeAttribute(null=True)
+    host_id = UnicodeAttribute()
+    meeting_type = UnicodeAttribute()
+    status = UnicodeAttribute()
+    scheduled_at = UTCDateTimeAttribute()
+    started_at = UTCDateTimeAttribute(null=True)
+    ended_at = UTCDateTimeAttribute(null=True)
+    languages = ListAttribute(of=UnicodeAttribute, default=list)
+    tags = ListAttribute(of=UnicodeAttribute, default=list)
+    room_name = UnicodeAttribute()
+    auto_record = BooleanAttribute(default=False)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    # Optimistic locking: every state change is conditional on the version read.
+    version = NumberAttribute(default=1)
+    # The recording in progress (recordings/control.py claims it conditionally: one at a time).
+    recording_id = UnicodeAttribute(null=True)
+
+    by_status = MeetingsByStatus()
+    by_host = MeetingsByHost()
+
+
+class ParticipantsByUser(GlobalSecondaryIndex["ParticipantModel"]):
+    """A user's meeting history, ordered by the meeting's scheduled time."""
+
+    class Meta:
+        index_name = "by_user"
+        projection = AllProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+    scheduled_at = UTCDateTimeAttribute(range_key=True)
+
+
+class ParticipantsByMeetingStatus(GlobalSecondaryIndex["ParticipantModel"]):
+    class Meta:
+        index_name = "by_meeting_status"
+        projection = AllProjection()
+
+    meeting_id = UnicodeAttribute(hash_key=True)
+    status = UnicodeAttribute(range_key=True)
+
+
+class ParticipantModel(PlatformModel):
+    logical_name = "meeting-participants"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    meeting_id = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute(range_key=True)
+    status = UnicodeAttribute()
+    role = UnicodeAttribute()
+    language = UnicodeAttribute(null=True)
+    # Copied from the meeting so that history is one ordered query (kept in step on reschedule).
+    scheduled_at = UTCDateTimeAttribute()
+    invited_by = UnicodeAttribute(null=True)
+    invited_at = UTCDateTimeAttribute()
+    joined_at = UTCDateTimeAttribute(null=True)
+    left_at = UTCDateTimeAttribute(null=True)
+
+    by_user = ParticipantsByUser()
+    by_meeting_status = ParticipantsByMeetingStatus()
+
+
+class MeetingFeedbackModel(PlatformModel):
+    """One participant's feedback on one meeting (keyed by both: one per user per meeting)."""
+
+    logical_name = "meeting-feedback"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    meeting_id = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute(range_key=True)
+    id = UnicodeAttribute()
+    rating = NumberAttribute()  # 1-5
+    comment = UnicodeAttribute(null=True)
+    recipient_id = UnicodeAttribute()  # the host the feedback is about
+    created_at = UTCDateTimeAttribute()
+
+
+class MeetingQuestionModel(PlatformModel):
+    """A question asked in a meeting's Q&A; ``id`` is time-ordered, so the table is the list."""
+
+    logical_name = "meeting-questions"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    meeting_id = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+    asked_by = UnicodeAttribute()
+    text = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    answer = UnicodeAttribute(null=True)
+    answered_by = UnicodeAttribute(null=True)
+    answered_at = UTCDateTimeAttribute(null=True)
+
+
+# --- statistics -----------------------------------------------------------------------------------
+
+
+class UserStatisticsModel(PlatformModel):
+    """Spec 2.2's user_statistics_view, materialised by the statistics worker from events."""
+
+    logical_name = "user-statistics"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    user_id = UnicodeAttribute(hash_key=True)
+    meetings_hosted = NumberAttribute(default=0)
+    meetings_attended = NumberAttribute(default=0)
+    attended_seconds = NumberAttribute(default=0)
+    updated_at = UTCDateTimeAttribute(null=True)
+
+
+# --- platform: event handling (idempotency, outbox), rate limiting (spec 2.3) ---------------------
+
+
+class IdempotencyModel(PlatformModel):
+    """Powertools idempotency records (event handlers); the layout Powertools expects."""
+
+    logical_name = "idempotency"
+    ttl_attribute = "expiration"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    id = UnicodeAttribute(hash_key=True)
+    expiration = TTLAttribute(null=True)
+
+
+class EventOutboxModel(PlatformModel):
+    """Domain events EventBridge refused after retries, kept for the redrive job: none is lost."""
+
+    logical_name = "event-outbox"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    id = UnicodeAttribute(hash_key=True)
+    detail_type = UnicodeAttribute()
+    source = UnicodeAttribute()
+    detail = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    attempts = NumberAttribute(default=0)
+    last_error = UnicodeAttribute(null=True)
+
+
+class RateLimitCounterModel(PlatformModel):
+    """Sliding-window counters: one item per (limit, caller[, shard]); each window's count is an
+    attribute ``w<window index>`` written by agents_meetings.ratelimit.store, expiring with TTL."""
+
+    logical_name = "rate-limit-counters"
+    ttl_attribute = "expires_at"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    key = UnicodeAttribute(hash_key=True)
+    expires_at = TTLAttribute(null=True)
+
+
+class RateLimitConfigModel(PlatformModel):
+    """Run-time limits (``limit#<name>``) and the IP allow-list (``allow#<network>``), edited by admins."""
+
+    logical_name = "rate-limit-config"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    name = UnicodeAttribute(hash_key=True)
+    value = UnicodeAttribute()
+    updated_by = UnicodeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute(null=True)
+
+
+# --- recordings (spec 1.1) ------------------------------------------------------------------------
 # Enumerated values live in agents_meetings/recordings; non-key attributes may grow with features.
 
 
@@ -579,7 +605,7 @@ class RecordingJobModel(PlatformModel):
     deleted_at = UTCDateTimeAttribute(null=True)
     updated_at = UTCDateTimeAttribute(null=True)
     version = NumberAttribute(default=1)
-    # Set once recordings/{id}/manifest.json (the pipeline's trigger) has been written.
+    # Set once the manifest (recordings.enums.manifest_key, the pipeline's trigger) has been written.
     manifest_path = UnicodeAttribute(null=True)
 
     by_meeting = RecordingJobsByMeeting()
@@ -694,108 +720,7 @@ class StoragePolicyModel(PlatformModel):
     created_by = UnicodeAttribute(null=True)
 
 
-# --- search & discovery (spec 1.3) ----------------------------------------------------------
-
-
-class SearchIndexJobsByStatus(GlobalSecondaryIndex["SearchIndexJobModel"]):
-    """Jobs in a status, oldest change first (failed ones are what an operator looks at)."""
-
-    class Meta:
-        index_name = "by_status"
-        projection = AllProjection()
-
-    status = UnicodeAttribute(hash_key=True)
-    updated_at = UTCDateTimeAttribute(range_key=True)
-
-
-class SearchIndexJobModel(PlatformModel):
-    """spec 1.3 ``search_index_jobs``: one row per indexed entity (id = uuid5 of type and entity id)
-    and one per full reindex (entity_id ``*``)."""
-
-    logical_name = "search-index-jobs"
-
-    class Meta(PlatformModel.Meta):
-        pass
-
-    id = UnicodeAttribute(hash_key=True)
-    entity_type = UnicodeAttribute()  # meeting | user | transcript | material
-    entity_id = UnicodeAttribute()
-    status = UnicodeAttribute()  # pending | indexing | indexed | failed
-    last_indexed_at = UTCDateTimeAttribute(null=True)
-    error_message = UnicodeAttribute(null=True)
-    attempts = NumberAttribute(default=0)
-    documents = NumberAttribute(null=True)
-    requested_by = UnicodeAttribute(null=True)
-    created_at = UTCDateTimeAttribute()
-    updated_at = UTCDateTimeAttribute()
-
-    by_status = SearchIndexJobsByStatus()
-
-
-class MaterialsByOwner(GlobalSecondaryIndex["MaterialModel"]):
-    class Meta:
-        index_name = "by_owner"
-        projection = AllProjection()
-
-    owner_id = UnicodeAttribute(hash_key=True)
-    created_at = UTCDateTimeAttribute(range_key=True)
-
-
-class MaterialModel(PlatformModel):
-    """An uploaded course material (PDF, DOCX, text) and the text extracted from it."""
-
-    logical_name = "materials"
-
-    class Meta(PlatformModel.Meta):
-        pass
-
-    id = UnicodeAttribute(hash_key=True)
-    owner_id = UnicodeAttribute()
-    title = UnicodeAttribute()
-    description = UnicodeAttribute(null=True)
-    tags = ListAttribute(of=UnicodeAttribute, default=list)
-    subject = UnicodeAttribute(null=True)
-    filename = UnicodeAttribute()
-    content_type = UnicodeAttribute()
-    storage_key = UnicodeAttribute()
-    size_bytes = NumberAttribute(null=True)
-    status = UnicodeAttribute()  # awaiting_upload | processing | ready | failed
-    content = UnicodeAttribute(null=True)  # extracted text (bounded)
-    error_message = UnicodeAttribute(null=True)
-    meeting_ids = ListAttribute(of=UnicodeAttribute, default=list)
-    created_at = UTCDateTimeAttribute()
-    updated_at = UTCDateTimeAttribute()
-
-    by_owner = MaterialsByOwner()
-
-
-TABLES: tuple[type[PlatformModel], ...] = (
-    UserModel,
-    UserEmailModel,
-    MeetingModel,
-    ParticipantModel,
-    AuditLogModel,
-    RevokedTokenModel,
-    PasswordResetModel,
-    UserStatisticsModel,
-    IdempotencyModel,
-    EventOutboxModel,
-    RateLimitCounterModel,
-    RateLimitConfigModel,
-    UserTwoFactorModel,
-    OAuthConnectionModel,
-    OAuthStateModel,
-    SessionModel,
-    RecordingJobModel,
-    RecordingTrackModel,
-    TranscriptionJobModel,
-    StoragePolicyModel,
-    SearchIndexJobModel,
-    MaterialModel,
-)
-
-
-# --- notifications (spec 1.2) --------------------------------------------------------------
+# --- notifications (spec 1.2) ---------------------------------------------------------------------
 # Enumerations and the access rules live in agents_meetings/notifications.
 
 
@@ -977,8 +902,112 @@ class HeldDeliveryModel(PlatformModel):
     release_at = UTCDateTimeAttribute()
 
 
-TABLES = (
-    *TABLES,
+# --- search & discovery (spec 1.3) ----------------------------------------------------------------
+
+
+class SearchIndexJobsByStatus(GlobalSecondaryIndex["SearchIndexJobModel"]):
+    """Jobs in a status, oldest change first (failed ones are what an operator looks at)."""
+
+    class Meta:
+        index_name = "by_status"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    updated_at = UTCDateTimeAttribute(range_key=True)
+
+
+class SearchIndexJobModel(PlatformModel):
+    """spec 1.3 ``search_index_jobs``: one row per indexed entity (id = uuid5 of type and entity id)
+    and one per full reindex (entity_id ``*``)."""
+
+    logical_name = "search-index-jobs"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    id = UnicodeAttribute(hash_key=True)
+    entity_type = UnicodeAttribute()  # meeting | user | transcript | material
+    entity_id = UnicodeAttribute()
+    status = UnicodeAttribute()  # pending | indexing | indexed | failed
+    last_indexed_at = UTCDateTimeAttribute(null=True)
+    error_message = UnicodeAttribute(null=True)
+    attempts = NumberAttribute(default=0)
+    documents = NumberAttribute(null=True)
+    requested_by = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+
+    by_status = SearchIndexJobsByStatus()
+
+
+class MaterialsByOwner(GlobalSecondaryIndex["MaterialModel"]):
+    class Meta:
+        index_name = "by_owner"
+        projection = AllProjection()
+
+    owner_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class MaterialModel(PlatformModel):
+    """An uploaded course material (PDF, DOCX, text) and the text extracted from it."""
+
+    logical_name = "materials"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    id = UnicodeAttribute(hash_key=True)
+    owner_id = UnicodeAttribute()
+    title = UnicodeAttribute()
+    description = UnicodeAttribute(null=True)
+    tags = ListAttribute(of=UnicodeAttribute, default=list)
+    subject = UnicodeAttribute(null=True)
+    filename = UnicodeAttribute()
+    content_type = UnicodeAttribute()
+    storage_key = UnicodeAttribute()
+    size_bytes = NumberAttribute(null=True)
+    status = UnicodeAttribute()  # awaiting_upload | processing | ready | failed
+    content = UnicodeAttribute(null=True)  # extracted text (bounded)
+    error_message = UnicodeAttribute(null=True)
+    meeting_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+
+    by_owner = MaterialsByOwner()
+
+
+# Every table, by concern (the order is not significant).
+TABLES: tuple[type[PlatformModel], ...] = (
+    # identity
+    UserModel,
+    UserEmailModel,
+    UserTwoFactorModel,
+    RevokedTokenModel,
+    PasswordResetModel,
+    OAuthConnectionModel,
+    OAuthStateModel,
+    SessionModel,
+    # audit
+    AuditLogModel,
+    # meetings
+    MeetingModel,
+    ParticipantModel,
+    MeetingFeedbackModel,
+    MeetingQuestionModel,
+    # statistics
+    UserStatisticsModel,
+    # platform
+    IdempotencyModel,
+    EventOutboxModel,
+    RateLimitCounterModel,
+    RateLimitConfigModel,
+    # recordings
+    RecordingJobModel,
+    RecordingTrackModel,
+    TranscriptionJobModel,
+    StoragePolicyModel,
+    # notifications
     NotificationModel,
     NotificationPreferenceModel,
     WsConnectionModel,
@@ -986,48 +1015,10 @@ TABLES = (
     WsTicketModel,
     NotificationKeyModel,
     HeldDeliveryModel,
+    # search & discovery
+    SearchIndexJobModel,
+    MaterialModel,
 )
-
-
-# --- meeting feedback and Q&A (issue 11) -----------------------------------------------------
-
-
-class MeetingFeedbackModel(PlatformModel):
-    """One participant's feedback on one meeting (keyed by both: one per user per meeting)."""
-
-    logical_name = "meeting-feedback"
-
-    class Meta(PlatformModel.Meta):
-        pass
-
-    meeting_id = UnicodeAttribute(hash_key=True)
-    user_id = UnicodeAttribute(range_key=True)
-    id = UnicodeAttribute()
-    rating = NumberAttribute()  # 1-5
-    comment = UnicodeAttribute(null=True)
-    recipient_id = UnicodeAttribute()  # the host the feedback is about
-    created_at = UTCDateTimeAttribute()
-
-
-class MeetingQuestionModel(PlatformModel):
-    """A question asked in a meeting's Q&A; ``id`` is time-ordered, so the table is the list."""
-
-    logical_name = "meeting-questions"
-
-    class Meta(PlatformModel.Meta):
-        pass
-
-    meeting_id = UnicodeAttribute(hash_key=True)
-    id = UnicodeAttribute(range_key=True)
-    asked_by = UnicodeAttribute()
-    text = UnicodeAttribute()
-    created_at = UTCDateTimeAttribute()
-    answer = UnicodeAttribute(null=True)
-    answered_by = UnicodeAttribute(null=True)
-    answered_at = UTCDateTimeAttribute(null=True)
-
-
-TABLES = (*TABLES, MeetingFeedbackModel, MeetingQuestionModel)
 
 
 @dataclass(frozen=True)

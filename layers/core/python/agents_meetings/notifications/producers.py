@@ -5,12 +5,13 @@ leaves to the host (grouped: "3 participants joined"); recordings and transcript
 every participant; account events to the account's owner; feedback and ratings to the teacher or
 host they are about; an answered question to whoever asked it; maintenance, new features and
 announcements to everyone (or one role) as one batch. Every notification's ``source_key`` is the
-event id, so a redelivered event creates nothing new.
+event id, so a redelivered event creates nothing new. ``PRODUCERS`` maps each event that notifies
+someone to its producer: the notify rule's pattern (infra/catalog.py) is derived from its keys.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,12 +66,10 @@ class NotificationProducer:
         self.service = service
 
     def handle(self, detail_type: str, detail: dict[str, Any]) -> ProducedNotifications:
-        event = DomainEvent(detail_type)
-        handler = getattr(self, f"_on_{event.name.lower()}", None)
-        if handler is None:
+        producer = PRODUCERS.get(DomainEvent(detail_type))
+        if producer is None:
             return ProducedNotifications(detail_type, 0)
-        result: ProducedNotifications = handler(detail, str(detail["event_id"]))
-        return result
+        return producer(self, detail, str(detail["event_id"]))
 
     def _notify(
         self,
@@ -347,3 +346,26 @@ class NotificationProducer:
             {"announcement_id": detail["announcement_id"]},
             priority=str(detail["priority"]),
         )
+
+
+Producer = Callable[[NotificationProducer, dict[str, Any], str], ProducedNotifications]
+# Every event that notifies someone -> what it produces (the dispatch and the notify rule's pattern).
+PRODUCERS: dict[DomainEvent, Producer] = {
+    DomainEvent.MEETING_STARTED: NotificationProducer._on_meeting_started,
+    DomainEvent.MEETING_ENDED: NotificationProducer._on_meeting_ended,
+    DomainEvent.PARTICIPANT_JOINED: NotificationProducer._on_participant_joined,
+    DomainEvent.PARTICIPANT_LEFT: NotificationProducer._on_participant_left,
+    DomainEvent.RECORDING_COMPLETED: NotificationProducer._on_recording_completed,
+    DomainEvent.TRANSCRIPT_READY: NotificationProducer._on_transcript_ready,
+    DomainEvent.USER_APPROVED: NotificationProducer._on_user_approved,
+    DomainEvent.USER_REJECTED: NotificationProducer._on_user_rejected,
+    DomainEvent.USER_ROLE_CHANGED: NotificationProducer._on_user_role_changed,
+    DomainEvent.USER_PROFILE_UPDATED: NotificationProducer._on_user_profile_updated,
+    DomainEvent.FEEDBACK_RECEIVED: NotificationProducer._on_feedback_received,
+    DomainEvent.RATING_RECEIVED: NotificationProducer._on_rating_received,
+    DomainEvent.QUESTION_ANSWERED: NotificationProducer._on_question_answered,
+    DomainEvent.SYSTEM_MAINTENANCE_SCHEDULED: NotificationProducer._on_system_maintenance_scheduled,
+    DomainEvent.NEW_FEATURE_RELEASED: NotificationProducer._on_new_feature_released,
+    DomainEvent.ANNOUNCEMENT_PUBLISHED: NotificationProducer._on_announcement_published,
+}
+NOTIFIED_EVENTS: tuple[DomainEvent, ...] = tuple(PRODUCERS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 
@@ -59,6 +60,15 @@ class EgressState(StrEnum):
 
 
 RECORDINGS_PREFIX = "recordings"
+MANIFEST_NAME = "manifest.json"
+# The manifest key of any recording (``recordings/*/manifest.json``): the pipeline's S3 trigger is
+# this prefix and suffix, and ``manifest_key`` and ``recording_id_from_manifest_key`` its two ways.
+MANIFEST_KEY_PREFIX = f"{RECORDINGS_PREFIX}/"
+MANIFEST_KEY_SUFFIX = f"/{MANIFEST_NAME}"
+MANIFEST_KEY_PATTERN = f"{MANIFEST_KEY_PREFIX}<id>{MANIFEST_KEY_SUFFIX}"
+_MANIFEST_KEY = re.compile(
+    rf"^{re.escape(MANIFEST_KEY_PREFIX)}(?P<id>[A-Za-z0-9_-]{{1,100}}){re.escape(MANIFEST_KEY_SUFFIX)}$"
+)
 
 
 def raw_track_key(recording_id: str, track_id: str, extension: str) -> str:
@@ -68,7 +78,13 @@ def raw_track_key(recording_id: str, track_id: str, extension: str) -> str:
 
 def manifest_key(recording_id: str) -> str:
     """Writing this object starts the post-processing pipeline."""
-    return f"{RECORDINGS_PREFIX}/{recording_id}/manifest.json"
+    return f"{MANIFEST_KEY_PREFIX}{recording_id}{MANIFEST_KEY_SUFFIX}"
+
+
+def recording_id_from_manifest_key(key: str) -> str | None:
+    """The recording a manifest key names, or None if ``key`` is not a manifest key."""
+    found = _MANIFEST_KEY.match(key)
+    return found["id"] if found else None
 
 
 def recording_prefix(recording_id: str) -> str:

@@ -1,6 +1,6 @@
 """Recording post-processing: the tasks of ``statemachines/recording-pipeline.asl.json``.
 
-The state machine starts when egress's ``recordings/{id}/manifest.json`` is created. ``claim``
+The state machine starts when egress's manifest (``enums.manifest_key``) is created. ``claim``
 takes the job (a second execution for it, or a completed job, does nothing), then: probe ->
 thumbnail + preview -> plan (remux when already web-playable, else a segmented transcode) ->
 segments (a Map) -> join -> per language: extract 16 kHz audio, transcribe -> finalize (outputs on
@@ -12,7 +12,6 @@ directory that is always removed, and streams files from and to the object store
 from __future__ import annotations
 
 import json
-import re
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,12 +32,11 @@ from agents_meetings.media.processing import OutputFormat
 from agents_meetings.media.segments import plan_segments
 from agents_meetings.media.tools import MediaTools, find_media_tools
 from agents_meetings.observability import logger
+from agents_meetings.recordings.enums import MANIFEST_KEY_PATTERN, recording_id_from_manifest_key
 from agents_meetings.settings import Settings, get_settings
 from agents_meetings.storage import ObjectStore, object_store
 from agents_meetings.tables import MeetingModel, RecordingJobModel
 
-MANIFEST_NAME = "manifest.json"
-_MANIFEST_KEY = re.compile(r"^recordings/(?P<id>[A-Za-z0-9_-]{1,100})/manifest\.json$")
 TRACK_TYPES = frozenset({"composite", "audio_only", "video_only", "screen_share"})
 CONTENT_TYPES = {"mp4": "video/mp4", "webm": "video/webm", "jpg": "image/jpeg", "wav": "audio/wav"}
 ERROR_MESSAGE_LIMIT = 1000
@@ -136,10 +134,10 @@ class Manifest:
 
 
 def recording_id_from_key(key: str) -> str:
-    found = _MANIFEST_KEY.match(key)
-    if not found:
-        raise ManifestInvalid(f"{key!r} is not a recording manifest key (recordings/<id>/manifest.json)")
-    return found["id"]
+    recording_id = recording_id_from_manifest_key(key)
+    if recording_id is None:
+        raise ManifestInvalid(f"{key!r} is not a recording manifest key ({MANIFEST_KEY_PATTERN})")
+    return recording_id
 
 
 Transcriber = Callable[[str, str], Any]
