@@ -460,7 +460,7 @@ def test_batch_create_writes_25_per_call_and_retries_unprocessed_items(
         return original(operation, kwargs)
 
     monkeypatch.setattr(connection, "dispatch", flaky)
-    monkeypatch.setattr("agents_meetings.notifications.service.time.sleep", lambda _: None)
+    monkeypatch.setattr("agents_meetings.notifications.creation.time.sleep", lambda _: None)
     result = service.batch_create_notifications(users, "announcement", "Hello", "Everyone", source_key="ann-1")
     assert result.retried_items == 5 and result.write_calls >= 4
     assert all(service.get_unread_count(u) == 1 for u in users)
