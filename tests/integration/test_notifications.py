@@ -13,13 +13,13 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
+from agents_meetings.email import SesEmailSender
 from agents_meetings.notifications import ids
 from agents_meetings.notifications.email import EmailDelivery, SqsEmailQueue
 from agents_meetings.notifications.preferences import PreferenceChanges, PreferenceService
 from agents_meetings.notifications.service import NotificationService
 from agents_meetings.notifications.websocket import TicketService, WebSocketManager
 from agents_meetings.notifications.ws_routes import WebSocketRoutes
-from agents_meetings.notifications_email import SesEmailSender
 from agents_meetings.settings import get_settings
 from agents_meetings.tables import NotificationModel, WsConnectionModel
 from http_support import assert_error

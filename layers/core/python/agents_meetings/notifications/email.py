@@ -1,9 +1,10 @@
-"""Email delivery: templates (plain text + HTML with an unsubscribe link), the SQS queue the email
-worker drains, the worker's send step, and the signed unsubscribe token.
+"""Notification emails: templates (plain text + HTML with an unsubscribe link), the SQS queue the
+email worker drains, the worker's send step, and the signed unsubscribe token.
 
 A notification that should be emailed is queued (``EmailQueue``); the worker sends it through the
-``EmailSender`` port (SES), retried by SQS on failure and parked in the DLQ after the last attempt,
-with the outcome on the notification itself (``email_status``: queued -> sent | failed).
+``EmailSender`` port (``agents_meetings.email``: SES), retried by SQS on failure and parked in the
+DLQ after the last attempt, with the outcome on the notification itself (``email_status``:
+queued -> sent | failed).
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from jose import JWTError, jwt
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from agents_meetings.clock import utcnow
+from agents_meetings.email import EmailMessage, EmailSender
 from agents_meetings.errors import InvalidRequest
 from agents_meetings.identity.tokens import ALGORITHM, _signing_key
 from agents_meetings.notifications.catalog import type_info
-from agents_meetings.notifications_email import EmailMessage, EmailSender
+from agents_meetings.notifications.conditions import is_condition_failure
 from agents_meetings.observability import logger, metrics
 from agents_meetings.settings import Settings, get_settings
 from agents_meetings.tables import NotificationModel, UserModel
@@ -196,5 +198,7 @@ class EmailDelivery:
     def _update(notification: NotificationModel, actions: list[Any]) -> None:
         try:
             notification.update(actions=actions, condition=NotificationModel.id.exists())
-        except UpdateError:
+        except UpdateError as exc:
+            if not is_condition_failure(exc):
+                raise
             logger.info("notification deleted while its email was sent", extra={"notification_id": notification.id})
