@@ -1,9 +1,15 @@
-"""Reading DynamoDB's answer to a conditional write: did its condition fail (and, in a transaction,
-which item's)? Local to notifications until the shared helper lands; swap the import then."""
+"""Conditional writes of the notifications package: reading DynamoDB's answer (did the condition
+fail, and in a transaction on which item?) and the update of a notification its owner may have
+deleted meanwhile. ``is_condition_failure`` is local until the shared helper lands; swap it then."""
 
 from __future__ import annotations
 
-from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from collections.abc import Sequence
+from typing import Any
+
+from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateError
+
+from agents_meetings.tables import NotificationModel
 
 CONDITION_FAILED = "ConditionalCheckFailed"
 
@@ -19,3 +25,14 @@ def is_condition_failure(exc: PynamoDBException, item: int | None = None) -> boo
     if item is None:
         return CONDITION_FAILED in codes
     return item < len(codes) and codes[item] == CONDITION_FAILED
+
+
+def update_if_present(notification: NotificationModel, actions: Sequence[Any]) -> bool:
+    """Apply ``actions`` to a stored notification; False (nothing written) when it is gone."""
+    try:
+        notification.update(actions=list(actions), condition=NotificationModel.id.exists())
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
+        return False
+    return True

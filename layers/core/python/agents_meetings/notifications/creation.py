@@ -44,7 +44,43 @@ class BatchResult:
     deliveries: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class _Draft:
+    """A validated notification's content, before it has an owner and an id."""
+
+    type: str
+    title: str
+    message: str
+    priority: str
+    category: str
+    data: dict[str, Any]
+    source_key: str | None
+
+    def stored(
+        self, user_id: str, notification_id: str, now: datetime, expires_at: datetime, group_key: str | None = None
+    ) -> NotificationModel:
+        return NotificationModel(
+            user_id=user_id,
+            id=notification_id,
+            type=self.type,
+            title=self.title,
+            message=self.message,
+            priority=self.priority,
+            category=self.category,
+            data=self.data,
+            is_read=False,
+            unread_user_id=user_id,
+            created_at=now,
+            expires_at=expires_at,
+            group_key=group_key,
+            group_count=1,
+            source_keys={self.source_key} if self.source_key else None,
+        )
+
+
 class NotificationCreation:
+    """Writes notifications and hands them to ``delivery``."""
+
     def __init__(self, delivery: DeliveryPlanner, preferences: PreferenceService, settings: Settings):
         self.delivery = delivery
         self.preferences = preferences
@@ -82,23 +118,9 @@ class NotificationCreation:
                 if deliver:
                     self.delivery.deliver_group_update(joined, prefs)
                 return joined
-        notification = NotificationModel(
-            user_id=user_id,
-            id=ids.new_id(),
-            type=type,
-            title=title,
-            message=message,
-            priority=resolved_priority,
-            category=info.category.value,
-            data=data or {},
-            is_read=False,
-            unread_user_id=user_id,
-            created_at=now,
-            expires_at=expires_at or now + timedelta(days=self.settings.notification_ttl_days),
-            group_key=group_key,
-            group_count=1,
-            source_keys={source_key} if source_key else None,
-        )
+        draft = _Draft(type, title, message, resolved_priority, info.category.value, data or {}, source_key)
+        expires = expires_at or now + timedelta(days=self.settings.notification_ttl_days)
+        notification = draft.stored(user_id, ids.new_id(), now, expires, group_key)
         if not self._store(notification, source_key, now):
             return self._repeated(user_id, str(source_key), deliver)
         if grouping and group_key:
@@ -129,6 +151,8 @@ class NotificationCreation:
         created: dict[str, str] = {}
         calls = retried = 0
         pending_delivery: list[NotificationModel] = []
+        draft = _Draft(type, title, message, resolved_priority, info.category.value, data or {}, source_key)
+        expires = now + timedelta(days=self.settings.notification_ttl_days)
         for chunk_index, start in enumerate(range(0, len(recipients), BATCH_WRITE_SIZE)):
             chunk = recipients[start : start + BATCH_WRITE_SIZE]
             reserved = self._reserve_chunk(source_key, chunk_index, chunk, now) if source_key else None
@@ -136,24 +160,9 @@ class NotificationCreation:
                 created.update(dict(zip(chunk, (reserved.notification_id or "").split(","), strict=False)))
                 continue  # written and delivered by an earlier attempt
             chunk_ids = (reserved.notification_id or "").split(",") if reserved is not None else []
+            chunk_ids += [""] * (len(chunk) - len(chunk_ids))
             items = [
-                NotificationModel(
-                    user_id=user_id,
-                    id=chunk_ids[i] if i < len(chunk_ids) and chunk_ids[i] else ids.new_id(),
-                    type=type,
-                    title=title,
-                    message=message,
-                    priority=resolved_priority,
-                    category=info.category.value,
-                    data=data or {},
-                    is_read=False,
-                    unread_user_id=user_id,
-                    created_at=now,
-                    expires_at=now + timedelta(days=self.settings.notification_ttl_days),
-                    group_count=1,
-                    source_keys={source_key} if source_key else None,
-                )
-                for i, user_id in enumerate(chunk)
+                draft.stored(user_id, chunk_ids[i] or ids.new_id(), now, expires) for i, user_id in enumerate(chunk)
             ]
             chunk_calls, chunk_retried = self._batch_write(items)
             calls += chunk_calls

@@ -15,14 +15,13 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from agents_meetings.clock import isoformat_z, utcnow
 from agents_meetings.notifications.catalog import Priority
-from agents_meetings.notifications.conditions import is_condition_failure
-from agents_meetings.notifications.email import EmailQueue, default_email_queue
+from agents_meetings.notifications.conditions import is_condition_failure, update_if_present
+from agents_meetings.notifications.email import EmailQueue
 from agents_meetings.notifications.inbox import public
 from agents_meetings.notifications.preferences import Preferences, PreferenceService
-from agents_meetings.notifications.push import PushMessage, PushSender, default_push_sender
-from agents_meetings.notifications.websocket import WebSocketManager, default_sender, frame
+from agents_meetings.notifications.push import PushMessage, PushSender
+from agents_meetings.notifications.websocket import WebSocketManager, frame
 from agents_meetings.observability import logger, metrics
-from agents_meetings.settings import Settings, get_settings
 from agents_meetings.tables import HeldDeliveryModel, NotificationKeyModel, NotificationModel
 
 HELD_QUEUE = "held"
@@ -64,20 +63,14 @@ class DeliveryPlan:
         return {channel for channel in self.wanted if self.withheld(channel) == "held"}
 
 
+@dataclass
 class DeliveryPlanner:
-    def __init__(
-        self,
-        websockets: WebSocketManager | None = None,
-        email_queue: EmailQueue | None = None,
-        push: PushSender | None = None,
-        preferences: PreferenceService | None = None,
-        settings: Settings | None = None,
-    ):
-        self.settings = settings or get_settings()
-        self.websockets = websockets if websockets is not None else WebSocketManager(default_sender(), self.settings)
-        self.email_queue = email_queue if email_queue is not None else default_email_queue()
-        self.push = push or default_push_sender()
-        self.preferences = preferences or PreferenceService()
+    """Plans and sends deliveries over its channels (the facade builds it with the defaults)."""
+
+    websockets: WebSocketManager
+    email_queue: EmailQueue | None
+    push: PushSender
+    preferences: PreferenceService
 
     # --- the plan --------------------------------------------------------------------------
 
@@ -205,15 +198,8 @@ class DeliveryPlanner:
             for user_id, notification_id in emails:
                 self.email_queue.enqueue(user_id, notification_id)
         for user_id, notification_id in emails:
-            try:
-                NotificationModel(user_id=user_id, id=notification_id).update(
-                    actions=[NotificationModel.email_status.set("queued")],
-                    condition=NotificationModel.id.exists(),
-                )
-            except UpdateError as exc:
-                if not is_condition_failure(exc):
-                    raise
-                continue  # deleted by its owner meanwhile
+            queued = [NotificationModel.email_status.set("queued")]
+            update_if_present(NotificationModel(user_id=user_id, id=notification_id), queued)  # unless deleted
 
     def _send_push(self, notification: NotificationModel) -> str:
         if not self.push.available:
@@ -249,11 +235,7 @@ class DeliveryPlanner:
             actions.append(NotificationModel.email_status.set(report.email))
         if "push" in which:
             actions.append(NotificationModel.push_status.set(report.push))
-        try:
-            notification.update(actions=actions, condition=NotificationModel.id.exists())
-        except UpdateError as exc:
-            if not is_condition_failure(exc):
-                raise
+        if not update_if_present(notification, actions):
             logger.info("notification deleted during delivery", extra={"notification_id": notification.id})
 
     @staticmethod

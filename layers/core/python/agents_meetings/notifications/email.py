@@ -18,14 +18,14 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 from jose import JWTError, jwt
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist
 
 from agents_meetings.clock import utcnow
 from agents_meetings.email import EmailMessage, EmailSender
 from agents_meetings.errors import InvalidRequest
 from agents_meetings.identity.tokens import ALGORITHM, _signing_key
 from agents_meetings.notifications.catalog import type_info
-from agents_meetings.notifications.conditions import is_condition_failure
+from agents_meetings.notifications.conditions import update_if_present
 from agents_meetings.observability import logger, metrics
 from agents_meetings.settings import Settings, get_settings
 from agents_meetings.tables import NotificationModel, UserModel
@@ -196,9 +196,5 @@ class EmailDelivery:
 
     @staticmethod
     def _update(notification: NotificationModel, actions: list[Any]) -> None:
-        try:
-            notification.update(actions=actions, condition=NotificationModel.id.exists())
-        except UpdateError as exc:
-            if not is_condition_failure(exc):
-                raise
+        if not update_if_present(notification, actions):
             logger.info("notification deleted while its email was sent", extra={"notification_id": notification.id})

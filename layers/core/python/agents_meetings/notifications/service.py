@@ -1,30 +1,30 @@
-"""NotificationService (spec 1.2): the notifications facade, composed of the inbox (list, read,
-count, delete: ``inbox``), creation (idempotent writes, grouping, broadcasts: ``creation``) and the
+"""NotificationService (spec 1.2): the notifications facade, made of the inbox (list, read, count,
+delete: ``inbox``), creation (idempotent writes, grouping, broadcasts: ``creation``) and the
 delivery planner every delivering path goes through (preferences, quiet hours, hourly cap,
 WebSocket / email / push fan-out: ``delivery``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from agents_meetings.notifications.creation import BatchResult, NotificationCreation
 from agents_meetings.notifications.delivery import DeliveryPlanner, DeliveryReport
-from agents_meetings.notifications.email import EmailQueue
+from agents_meetings.notifications.email import EmailQueue, default_email_queue
 from agents_meetings.notifications.inbox import NotificationInbox, public
 from agents_meetings.notifications.preferences import PreferenceService
-from agents_meetings.notifications.push import PushSender
-from agents_meetings.notifications.websocket import WebSocketManager
-from agents_meetings.pagination import Page
+from agents_meetings.notifications.push import PushSender, default_push_sender
+from agents_meetings.notifications.websocket import WebSocketManager, default_sender
 from agents_meetings.settings import Settings, get_settings
 from agents_meetings.tables import NotificationModel
 
 __all__ = ["BatchResult", "DeliveryReport", "NotificationService", "public"]
 
 
-class NotificationService:
+class NotificationService(NotificationInbox, NotificationCreation):
+    """A user's inbox (``NotificationInbox``) and the creation of notifications
+    (``NotificationCreation``), both delivering through one ``DeliveryPlanner`` (``delivery``)."""
+
     def __init__(
         self,
         websockets: WebSocketManager | None = None,
@@ -33,11 +33,15 @@ class NotificationService:
         preferences: PreferenceService | None = None,
         settings: Settings | None = None,
     ):
-        self.settings = settings or get_settings()
-        self.preferences = preferences or PreferenceService()
-        self.delivery = DeliveryPlanner(websockets, email_queue, push, self.preferences, self.settings)
-        self.inbox = NotificationInbox()
-        self.creation = NotificationCreation(self.delivery, self.preferences, self.settings)
+        settings = settings or get_settings()
+        preferences = preferences or PreferenceService()
+        delivery = DeliveryPlanner(
+            websockets=websockets if websockets is not None else WebSocketManager(default_sender(), settings),
+            email_queue=email_queue if email_queue is not None else default_email_queue(),
+            push=push or default_push_sender(),
+            preferences=preferences,
+        )
+        NotificationCreation.__init__(self, delivery, preferences, settings)
 
     @property
     def websockets(self) -> WebSocketManager:
@@ -47,99 +51,9 @@ class NotificationService:
     def websockets(self, manager: WebSocketManager) -> None:
         self.delivery.websockets = manager
 
-    # --- create ----------------------------------------------------------------------------
-
-    def create_notification(
-        self,
-        user_id: str,
-        type: str,
-        title: str,
-        message: str,
-        data: dict[str, Any] | None = None,
-        *,
-        priority: str | None = None,
-        group_key: str | None = None,
-        source_key: str | None = None,
-        expires_at: datetime | None = None,
-        deliver: bool = True,
-    ) -> NotificationModel | None:
-        """Store one notification and (unless ``deliver=False``) deliver it (``creation``)."""
-        return self.creation.create_notification(
-            user_id,
-            type,
-            title,
-            message,
-            data,
-            priority=priority,
-            group_key=group_key,
-            source_key=source_key,
-            expires_at=expires_at,
-            deliver=deliver,
-        )
-
-    def batch_create_notifications(
-        self,
-        users: Sequence[str],
-        type: str,
-        title: str,
-        message: str,
-        data: dict[str, Any] | None = None,
-        *,
-        priority: str | None = None,
-        source_key: str | None = None,
-        deliver: bool = True,
-    ) -> BatchResult:
-        """One notification per user, written in batches and fanned out (``creation``)."""
-        return self.creation.batch_create_notifications(
-            users, type, title, message, data, priority=priority, source_key=source_key, deliver=deliver
-        )
-
-    # --- the inbox -------------------------------------------------------------------------
-
-    def get(self, notification_id: str, user_id: str) -> NotificationModel:
-        return self.inbox.get(notification_id, user_id)
-
-    def list_notifications(
-        self,
-        user_id: str,
-        *,
-        unread_only: bool = False,
-        category: str | None = None,
-        limit: int = 20,
-        cursor: str | None = None,
-    ) -> Page[NotificationModel]:
-        return self.inbox.list_notifications(
-            user_id, unread_only=unread_only, category=category, limit=limit, cursor=cursor
-        )
-
-    def since(self, user_id: str, after_id: str, limit: int = 100) -> list[NotificationModel]:
-        """Notifications created after ``after_id``, oldest first (the SSE stream's resume)."""
-        return self.inbox.since(user_id, after_id, limit)
-
-    def newest_id(self, user_id: str) -> str | None:
-        return self.inbox.newest_id(user_id)
-
-    def mark_as_read(self, notification_id: str, user_id: str) -> NotificationModel:
-        return self.inbox.mark_as_read(notification_id, user_id)
-
-    def mark_all_as_read(self, user_id: str) -> int:
-        """Marks every unread notification read; returns how many changed."""
-        return self.inbox.mark_all_as_read(user_id)
-
-    def delete_notification(self, notification_id: str, user_id: str) -> None:
-        self.inbox.delete_notification(notification_id, user_id)
-
-    def get_unread_count(self, user_id: str) -> int:
-        return self.inbox.get_unread_count(user_id)
-
-    # --- delivery --------------------------------------------------------------------------
-
     def send_notification(self, notification_id: str | NotificationModel) -> DeliveryReport:
         """Deliver a stored notification on every channel the owner's preferences allow."""
-        if isinstance(notification_id, NotificationModel):
-            notification = notification_id
-        else:
-            notification = self.inbox.find(notification_id)
+        notification = notification_id if isinstance(notification_id, NotificationModel) else self.find(notification_id)
         return self.delivery.deliver(notification, self.preferences.get(notification.user_id))
 
     def release_held(self, now: datetime | None = None, limit: int = 500) -> int:
