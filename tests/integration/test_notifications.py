@@ -13,13 +13,13 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
+from agents_meetings.email import SesEmailSender
 from agents_meetings.notifications import ids
 from agents_meetings.notifications.email import EmailDelivery, SqsEmailQueue
 from agents_meetings.notifications.preferences import PreferenceChanges, PreferenceService
 from agents_meetings.notifications.service import NotificationService
 from agents_meetings.notifications.websocket import TicketService, WebSocketManager
 from agents_meetings.notifications.ws_routes import WebSocketRoutes
-from agents_meetings.notifications_email import SesEmailSender
 from agents_meetings.settings import get_settings
 from agents_meetings.tables import NotificationModel, WsConnectionModel
 from http_support import assert_error
@@ -460,7 +460,7 @@ def test_batch_create_writes_25_per_call_and_retries_unprocessed_items(
         return original(operation, kwargs)
 
     monkeypatch.setattr(connection, "dispatch", flaky)
-    monkeypatch.setattr("agents_meetings.notifications.service.time.sleep", lambda _: None)
+    monkeypatch.setattr("agents_meetings.notifications.creation.time.sleep", lambda _: None)
     result = service.batch_create_notifications(users, "announcement", "Hello", "Everyone", source_key="ann-1")
     assert result.retried_items == 5 and result.write_calls >= 4
     assert all(service.get_unread_count(u) == 1 for u in users)

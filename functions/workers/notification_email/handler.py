@@ -5,8 +5,8 @@ notification shows ``email_status: failed``)."""
 import json
 from typing import Any
 
+from agents_meetings.email import SesEmailSender
 from agents_meetings.notifications.email import EmailDelivery
-from agents_meetings.notifications_email import SesEmailSender
 from agents_meetings.observability import logger, metrics, tracer
 from agents_meetings.tables import bind_tables
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response

@@ -20,13 +20,13 @@ from pynamodb.transactions import TransactWrite
 
 from agents_meetings.audit import SYSTEM, Actor, AuditLog
 from agents_meetings.clock import utcnow
+from agents_meetings.email import EmailMessage, EmailSender
 from agents_meetings.errors import DomainError, Forbidden, Unprocessable
 from agents_meetings.events.catalog import DomainEvent
 from agents_meetings.events.publisher import EventPublisher
 from agents_meetings.identity.passwords import hash_password, require_strong_password, verify_password
 from agents_meetings.identity.service import ensure_can_sign_in, find_by_email
 from agents_meetings.identity.sessions import SessionService
-from agents_meetings.notifications_email import EmailMessage, EmailSender
 from agents_meetings.observability import logger, metrics
 from agents_meetings.settings import Settings, get_settings
 from agents_meetings.tables import PasswordResetModel, UserModel, transaction_connection

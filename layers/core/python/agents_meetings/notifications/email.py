@@ -1,9 +1,10 @@
-"""Email delivery: templates (plain text + HTML with an unsubscribe link), the SQS queue the email
-worker drains, the worker's send step, and the signed unsubscribe token.
+"""Notification emails: templates (plain text + HTML with an unsubscribe link), the SQS queue the
+email worker drains, the worker's send step, and the signed unsubscribe token.
 
 A notification that should be emailed is queued (``EmailQueue``); the worker sends it through the
-``EmailSender`` port (SES), retried by SQS on failure and parked in the DLQ after the last attempt,
-with the outcome on the notification itself (``email_status``: queued -> sent | failed).
+``EmailSender`` port (``agents_meetings.email``: SES), retried by SQS on failure and parked in the
+DLQ after the last attempt, with the outcome on the notification itself (``email_status``:
+queued -> sent | failed).
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 from jose import JWTError, jwt
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist
 
 from agents_meetings.clock import utcnow
+from agents_meetings.email import EmailMessage, EmailSender
 from agents_meetings.errors import InvalidRequest
 from agents_meetings.identity.tokens import ALGORITHM, _signing_key
 from agents_meetings.notifications.catalog import type_info
-from agents_meetings.notifications_email import EmailMessage, EmailSender
+from agents_meetings.notifications.conditions import update_if_present
 from agents_meetings.observability import logger, metrics
 from agents_meetings.settings import Settings, get_settings
 from agents_meetings.tables import NotificationModel, UserModel
@@ -194,7 +196,5 @@ class EmailDelivery:
 
     @staticmethod
     def _update(notification: NotificationModel, actions: list[Any]) -> None:
-        try:
-            notification.update(actions=actions, condition=NotificationModel.id.exists())
-        except UpdateError:
+        if not update_if_present(notification, actions):
             logger.info("notification deleted while its email was sent", extra={"notification_id": notification.id})

@@ -8,7 +8,8 @@ from pynamodb.exceptions import PutError
 
 from agents_meetings.clock import isoformat_z, utcnow
 from agents_meetings.notifications.catalog import NotificationType
-from agents_meetings.notifications.service import MARKER_TTL, NotificationService
+from agents_meetings.notifications.creation import MARKER_TTL
+from agents_meetings.notifications.service import NotificationService
 from agents_meetings.tables import MeetingModel, NotificationKeyModel, ParticipantModel
 
 

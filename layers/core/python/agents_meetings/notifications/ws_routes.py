@@ -21,7 +21,7 @@ from pynamodb.exceptions import DoesNotExist
 
 from agents_meetings.audit import Actor
 from agents_meetings.errors import DomainError
-from agents_meetings.events.publisher import RecordingPublisher
+from agents_meetings.events.publisher import EventBridgePublisher
 from agents_meetings.identity.service import ensure_can_sign_in
 from agents_meetings.meetings.service import MeetingService
 from agents_meetings.notifications.websocket import TicketService, WebSocketManager, default_sender
@@ -52,9 +52,16 @@ def message_text(event: dict[str, Any]) -> str | None:
 
 
 class WebSocketRoutes:
-    def __init__(self, manager: WebSocketManager | None = None, tickets: TicketService | None = None):
+    def __init__(
+        self,
+        manager: WebSocketManager | None = None,
+        tickets: TicketService | None = None,
+        meetings: MeetingService | None = None,
+    ):
         self.manager = manager or WebSocketManager(default_sender())
         self.tickets = tickets or TicketService()
+        # Only reads meetings (who may see which); its publisher is the platform's, never a double.
+        self.meetings = meetings or MeetingService(EventBridgePublisher())
 
     def handle(self, event: dict[str, Any]) -> dict[str, Any]:
         context = event.get("requestContext") or {}
@@ -107,8 +114,7 @@ class WebSocketRoutes:
                 return _reply(200, {"type": "unsubscribed", "meeting_id": meeting_id})
             try:
                 user = UserModel.get(connection.user_id)
-                # Read-only use of the meetings service: its publisher is never called here.
-                MeetingService(RecordingPublisher()).get_visible(Actor(user.id, user.role), meeting_id)
+                self.meetings.get_visible(Actor(user.id, user.role), meeting_id)
             except (DomainError, DoesNotExist):
                 return _reply(404, {"type": "error", "code": "meeting_not_found", "meeting_id": meeting_id})
             self.manager.subscribe(connection, meeting_id)

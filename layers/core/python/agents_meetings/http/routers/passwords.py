@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, status
 
 from agents_meetings.audit import SYSTEM, Actor
+from agents_meetings.email import EmailSender, SesEmailSender
 from agents_meetings.events.publisher import EventPublisher
 from agents_meetings.http.dependencies import publisher
 from agents_meetings.http.errors import error_responses
@@ -21,7 +22,6 @@ from agents_meetings.http.schemas import (
 )
 from agents_meetings.http.security import CurrentPrincipal, client_ip
 from agents_meetings.identity.password_lifecycle import PasswordService
-from agents_meetings.notifications_email import EmailSender, SesEmailSender
 from agents_meetings.settings import get_settings
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])

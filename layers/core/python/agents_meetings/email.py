@@ -1,4 +1,6 @@
-"""Outgoing email: the ``EmailSender`` port and its Amazon SES adapter (one client per container)."""
+"""Outgoing email, the platform's one sending module: the ``EmailSender`` port and its Amazon SES
+adapter (one client per container). An adapter below the domain packages: identity sends password
+reset mail through it, notifications/email.py the notification emails."""
 
 from __future__ import annotations
 

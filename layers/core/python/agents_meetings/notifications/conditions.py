@@ -1,0 +1,38 @@
+"""Conditional writes of the notifications package: reading DynamoDB's answer (did the condition
+fail, and in a transaction on which item?) and the update of a notification its owner may have
+deleted meanwhile. ``is_condition_failure`` is local until the shared helper lands; swap it then."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateError
+
+from agents_meetings.tables import NotificationModel
+
+CONDITION_FAILED = "ConditionalCheckFailed"
+
+
+def is_condition_failure(exc: PynamoDBException, item: int | None = None) -> bool:
+    """True when a write was refused because its condition failed: a single write's
+    ``ConditionalCheckFailedException``, or a cancelled transaction's ``ConditionalCheckFailed``
+    (on any item, or on the ``item``-th in pynamodb's order: condition checks, deletes, puts,
+    updates)."""
+    if not isinstance(exc, TransactWriteError):
+        return exc.cause_response_code == f"{CONDITION_FAILED}Exception"
+    codes = [str(reason.code) if reason is not None else "None" for reason in (exc.cancellation_reasons or [])]
+    if item is None:
+        return CONDITION_FAILED in codes
+    return item < len(codes) and codes[item] == CONDITION_FAILED
+
+
+def update_if_present(notification: NotificationModel, actions: Sequence[Any]) -> bool:
+    """Apply ``actions`` to a stored notification; False (nothing written) when it is gone."""
+    try:
+        notification.update(actions=list(actions), condition=NotificationModel.id.exists())
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
+        return False
+    return True
