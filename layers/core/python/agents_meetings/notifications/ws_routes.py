@@ -22,13 +22,13 @@ from pynamodb.exceptions import DoesNotExist
 from agents_meetings.audit import Actor
 from agents_meetings.errors import DomainError
 from agents_meetings.events.publisher import RecordingPublisher
-from agents_meetings.identity.service import ensure_can_sign_in
 from agents_meetings.meetings.service import MeetingService
 from agents_meetings.notifications.websocket import TicketService, WebSocketManager, default_sender
 from agents_meetings.observability import logger, metrics
 from agents_meetings.ratelimit.rules import tier_for_role
 from agents_meetings.settings import get_settings
 from agents_meetings.tables import UserModel, WsConnectionModel
+from agents_meetings.users.service import ensure_can_sign_in
 
 MAX_MESSAGE_BYTES = 4096
 
