@@ -106,10 +106,9 @@ def measure(
         from starlette.testclient import TestClient
 
     from agents_meetings.http.app import create_app
-    from agents_meetings.http.rate_limits import reset_rate_limiting
     from agents_meetings.ratelimit.config import LimitSetting, RateLimitConfig
     from agents_meetings.ratelimit.rules import Rate
-    from agents_meetings.ratelimit.service import RateLimitService
+    from agents_meetings.ratelimit.service import RateLimitService, reset_rate_limiting
     from agents_meetings.ratelimit.store import DynamoDBCounterStore
     from agents_meetings.settings import reset_settings
     from agents_meetings.tables import RateLimitCounterModel, create_tables

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from agents_meetings.http.rate_limits import reset_rate_limiting
+from agents_meetings.ratelimit.service import reset_rate_limiting
 from agents_meetings.settings import get_settings, reset_settings
 from agents_meetings.tables import RecordingJobModel, RecordingTrackModel
 from http_support import future

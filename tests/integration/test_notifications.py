@@ -558,7 +558,7 @@ def test_send_notification_by_id_redelivers_a_stored_one(
 def test_websocket_messages_count_against_the_senders_rate_limit(
     aws: Any, make_user: Any, sender: RecordingSender, frozen_clock: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from agents_meetings.http.rate_limits import reset_rate_limiting
+    from agents_meetings.ratelimit.service import reset_rate_limiting
     from agents_meetings.settings import reset_settings
 
     user = make_user()  # a participant: 200 requests per minute (spec 2.3)

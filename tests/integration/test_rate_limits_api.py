@@ -11,11 +11,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from agents_meetings.http import rate_limits as rate_limit_middleware
-from agents_meetings.http.rate_limits import rate_limit_service, reset_rate_limiting
 from agents_meetings.ratelimit import service as rate_limit_module
 from agents_meetings.ratelimit.rules import Rate
-from agents_meetings.ratelimit.service import RateLimitService
+from agents_meetings.ratelimit.service import RateLimitService, rate_limit_service, reset_rate_limiting
 from agents_meetings.ratelimit.store import DynamoDBCounterStore, MemoryCounterStore
 from agents_meetings.settings import get_settings, reset_settings
 from agents_meetings.tables import RateLimitConfigModel, RateLimitCounterModel
@@ -291,7 +289,7 @@ def test_a_failing_limiter_never_answers_500(
         raise RuntimeError("unexpected")
 
     monkeypatch.setattr(RateLimitService, "check_rate_limit", broken)
-    monkeypatch.setattr(rate_limit_middleware.metrics, "add_metric", lambda *_, **__: None)
+    monkeypatch.setattr(rate_limit_module.metrics, "add_metric", lambda *_, **__: None)
     assert client.get(ME, headers=user.headers).status_code == 200
 
 

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from agents_meetings import clock
 from agents_meetings.errors import Unauthenticated
-from agents_meetings.identity import sessions, tokens
+from agents_meetings.identity import tokens
 from agents_meetings.identity.tokens import TokenService
 from agents_meetings.settings import Settings, get_settings, reset_settings
+from agents_meetings.users import sessions
 from jose import jwt
 
 pytestmark = pytest.mark.unit

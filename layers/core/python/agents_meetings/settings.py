@@ -86,7 +86,7 @@ class Settings(BaseSettings):
     # Signature checks: the xmlsec1 binary where installed, else pure-Python pyXMLSecurity (Lambda).
     saml_crypto_backend: Literal["auto", "xmlsec1", "XMLSecurity"] = Field("auto", alias="SAML_CRYPTO_BACKEND")
 
-    # Sessions (identity/sessions.py): idle timeout and how many may be open per user.
+    # Sessions (users/sessions.py): idle timeout and how many may be open per user.
     session_idle_minutes: int = Field(30, ge=1, le=24 * 60, alias="SESSION_IDLE_MINUTES")
     max_sessions_per_user: int = Field(10, ge=1, le=1000, alias="MAX_SESSIONS_PER_USER")
 

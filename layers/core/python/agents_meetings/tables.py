@@ -269,7 +269,7 @@ class SessionsByUser(GlobalSecondaryIndex["SessionModel"]):
 
 
 class SessionModel(PlatformModel):
-    """One sign-in (identity/sessions.py): its current refresh token, device, IP and activity."""
+    """One sign-in (users/sessions.py): its current refresh token, device, IP and activity."""
 
     logical_name = "sessions"
     ttl_attribute = "expires_at"

@@ -11,6 +11,7 @@ from agents_meetings.clock import isoformat_z, utcnow
 from agents_meetings.events.catalog import REQUIRED_FIELDS, DomainEvent
 from agents_meetings.observability import logger, metrics
 from agents_meetings.settings import Settings, get_settings
+from agents_meetings.tables import EventOutboxModel
 
 
 class EventPublisher(Protocol):
@@ -66,8 +67,6 @@ class EventBridgePublisher:
         return str(body["event_id"])
 
     def _park(self, event_id: str, entry: dict[str, Any], error: str) -> None:
-        from agents_meetings.tables import EventOutboxModel
-
         logger.error("event publish failed; parked in outbox", extra={"event_id": event_id, "error": error})
         metrics.add_metric(name="EventPublishFailed", unit="Count", value=1)
         EventOutboxModel(
@@ -82,8 +81,6 @@ class EventBridgePublisher:
 
     def redrive_outbox(self, max_items: int = 500) -> dict[str, int]:
         """Re-send parked events (scheduled job). Sent ones leave the outbox; the rest stay."""
-        from agents_meetings.tables import EventOutboxModel
-
         sent = failed = 0
         for parked in EventOutboxModel.scan(limit=max_items):
             entry = {

@@ -8,7 +8,6 @@ token still gets its tier's limit and then a 401).
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 from jose import JWTError, jwt
@@ -18,26 +17,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agents_meetings.clock import utcnow
 from agents_meetings.http.errors import ErrorBody, ErrorResponse
-from agents_meetings.observability import logger, metrics
 from agents_meetings.ratelimit.config import config_cache
 from agents_meetings.ratelimit.rules import EXEMPT_PATHS, special_route, tier_for_role
-from agents_meetings.ratelimit.service import Decision, RateLimitService
-from agents_meetings.ratelimit.store import CounterStore, DynamoDBCounterStore, MemoryCounterStore
+from agents_meetings.ratelimit.service import Decision, decide_or_allow, refusal
 from agents_meetings.settings import get_settings
 
 CLOCK_SKEW_SECONDS = 10
-
-
-@lru_cache(maxsize=2)
-def rate_limit_service(storage: str = "dynamodb") -> RateLimitService:
-    store: CounterStore = MemoryCounterStore() if storage == "memory" else DynamoDBCounterStore()
-    return RateLimitService(store)
-
-
-def reset_rate_limiting() -> None:
-    """Forget the container's limiter and cached configuration (tests, the local runtime)."""
-    rate_limit_service.cache_clear()
-    config_cache.invalidate()
 
 
 def token_caller(authorization: str | None) -> tuple[str, str] | None:
@@ -94,29 +79,9 @@ def limit_for(scope: Scope, headers: Headers) -> tuple[str, str]:
 
 
 def too_many_requests(decision: Decision, request_id: str | None) -> JSONResponse:
-    rate = decision.rate
-    message = (
-        f"Too many requests: the {decision.limit_name} limit allows {rate.limit} requests per "
-        f"{_period_text(rate.period_seconds)}. It resets at {decision.reset_at_iso}; "
-        f"retry after {decision.retry_after} seconds."
-    )
-    details = {
-        "limit_name": decision.limit_name,
-        "limit": rate.limit,
-        "period_seconds": rate.period_seconds,
-        "retry_after_seconds": decision.retry_after,
-        "resets_at": decision.reset_at_iso,
-    }
+    message, details = refusal(decision)
     body = ErrorResponse(error=ErrorBody(code="rate_limited", message=message, details=details, request_id=request_id))
     return JSONResponse(body.model_dump(), status_code=429, headers=decision.headers())
-
-
-def _period_text(seconds: int) -> str:
-    for unit, size in (("day", 86_400), ("hour", 3600), ("minute", 60)):
-        if seconds % size == 0:
-            count = seconds // size
-            return unit if count == 1 else f"{count} {unit}s"
-    return f"{seconds} seconds"
 
 
 class RateLimitMiddleware:
@@ -137,15 +102,11 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         name, caller = limit_for(scope, Headers(scope=scope))
-        try:
-            decision = rate_limit_service(settings.rate_limit_storage).check_rate_limit(caller, name)
-        except Exception as exc:  # noqa: BLE001  # never a 500 because of the limiter: fail open
-            logger.exception("rate limiter failed; request allowed", extra={"error": str(exc)})
-            metrics.add_metric(name="RateLimitStoreErrors", unit="Count", value=1)
+        decision = decide_or_allow(caller, name, storage=settings.rate_limit_storage)
+        if decision is None:  # never a 500 because of the limiter: fail open
             await self.app(scope, receive, send)
             return
         if not decision.allowed:
-            metrics.add_metric(name="RateLimited", unit="Count", value=1)
             request_id = (scope.get("state") or {}).get("request_id")
             await too_many_requests(decision, request_id)(scope, receive, send)
             return

@@ -14,11 +14,11 @@ from pynamodb.exceptions import DoesNotExist
 from agents_meetings.audit import Actor
 from agents_meetings.errors import Forbidden, Unauthenticated
 from agents_meetings.identity.password_lifecycle import password_change_required
-from agents_meetings.identity.service import ensure_can_sign_in
-from agents_meetings.identity.sessions import SessionService
 from agents_meetings.identity.tokens import TokenClaims, TokenService, issued_before
 from agents_meetings.settings import get_settings
 from agents_meetings.tables import UserModel
+from agents_meetings.users.service import ensure_can_sign_in
+from agents_meetings.users.sessions import SessionService
 
 # What a user whose password must change (an admin's, every 90 days) may still call.
 PASSWORD_CHANGE_EXEMPT = frozenset(

@@ -25,12 +25,12 @@ from agents_meetings.errors import DomainError, Forbidden, Unprocessable
 from agents_meetings.events.catalog import DomainEvent
 from agents_meetings.events.publisher import EventPublisher
 from agents_meetings.identity.passwords import hash_password, require_strong_password, verify_password
-from agents_meetings.identity.service import ensure_can_sign_in, find_by_email
-from agents_meetings.identity.sessions import SessionService
+from agents_meetings.identity.service import find_by_email
 from agents_meetings.observability import logger, metrics
 from agents_meetings.settings import Settings, get_settings
 from agents_meetings.tables import PasswordResetModel, UserModel, transaction_connection
-from agents_meetings.users.service import Role
+from agents_meetings.users.service import Role, ensure_can_sign_in
+from agents_meetings.users.sessions import SessionService
 
 UNKNOWN_ACCOUNT = "unknown"
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from agents_meetings.clock import utcnow
 from agents_meetings.errors import ServiceUnavailable, Unauthenticated
+from agents_meetings.identity.federation import consume_pending_sign_in
 from agents_meetings.observability import logger
 from agents_meetings.settings import Settings, get_settings
 from agents_meetings.tables import OAuthStateModel
@@ -135,8 +136,6 @@ class SamlServiceProvider:
         refused = Unauthenticated(
             "The SAML sign-in could not be verified; please start again.", code="saml_invalid_response"
         )
-        from agents_meetings.identity.federation import consume_pending_sign_in
-
         request_id = str(
             consume_pending_sign_in(
                 relay_state,

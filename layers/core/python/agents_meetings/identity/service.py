@@ -19,7 +19,6 @@ from agents_meetings.identity.passwords import (
     require_strong_password,
     verify_password,
 )
-from agents_meetings.identity.sessions import SessionService
 from agents_meetings.identity.tokens import (
     TokenClaims,
     TokenPair,
@@ -28,8 +27,10 @@ from agents_meetings.identity.tokens import (
     revocation_reason,
     revoke,
 )
+from agents_meetings.identity.two_factor import TwoFactorService
 from agents_meetings.tables import UserEmailModel, UserModel, transaction_connection
-from agents_meetings.users.service import AccountStatus, Role, active_key
+from agents_meetings.users.service import AccountStatus, Role, active_key, ensure_can_sign_in
+from agents_meetings.users.sessions import SessionService
 
 # Key of the uniqueness item that marks "an admin was bootstrapped". It has no "@", so no real
 # email can collide with it; writing it in the registration transaction makes "the first user
@@ -130,8 +131,6 @@ class AuthService:
         ensure_can_sign_in(user)
         if user.password_hash and needs_rehash(user.password_hash):
             user.update(actions=[UserModel.password_hash.set(hash_password(password))])
-        from agents_meetings.identity.two_factor import TwoFactorService  # only logins need it
-
         challenge = TwoFactorService(tokens=self._tokens, audit=self._audit).login_challenge(user)
         if challenge is not None:  # the route answers with the challenge; POST /2fa/login finishes
             self._audit.record(Actor(user.id, user.role, actor_ip), "auth.login_challenged", "user", user.id)
@@ -197,12 +196,3 @@ def find_by_email(email: str) -> UserModel | None:
         return UserModel.get(link.user_id, consistent_read=True)
     except DoesNotExist:
         return None
-
-
-def ensure_can_sign_in(user: UserModel) -> None:
-    if not user.is_active:
-        raise Forbidden("This account has been deactivated. Contact an administrator.", code="account_inactive")
-    if user.status == AccountStatus.PENDING.value:
-        raise Forbidden("This account is waiting for an administrator's approval.", code="account_pending")
-    if user.status == AccountStatus.REJECTED.value:
-        raise Forbidden("This account's registration was rejected.", code="account_rejected")

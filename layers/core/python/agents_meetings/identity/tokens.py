@@ -15,6 +15,7 @@ from agents_meetings.clock import utcnow
 from agents_meetings.errors import Unauthenticated
 from agents_meetings.settings import Settings, get_settings
 from agents_meetings.tables import RevokedTokenModel
+from agents_meetings.users.sessions import SessionService
 
 ALGORITHM = "HS256"
 ALLOWED_ALGORITHMS = [ALGORITHM]
@@ -90,8 +91,6 @@ class TokenService:
     ) -> TokenPair:
         """A new session's first pair (no ``session_id``), or the next pair of a session whose
         refresh token ``rotated_from`` was just presented (it must be the session's current one)."""
-        from agents_meetings.identity.sessions import SessionService
-
         new_session = session_id is None
         session_id = session_id or str(uuid.uuid4())
         access, _ = self._encode(subject, role, "access", self._settings.access_token_ttl_seconds, session_id)

@@ -28,6 +28,7 @@ from agents_meetings.identity.passwords import hash_password, verify_password
 from agents_meetings.identity.sms import SmsSender, sms_sender
 from agents_meetings.identity.tokens import TokenPair, TokenService, revoke
 from agents_meetings.tables import UserModel, UserTwoFactorModel
+from agents_meetings.users.service import ensure_can_sign_in
 
 ISSUER = "Agents-Meetings"
 TOTP_STEP_SECONDS = 30
@@ -295,8 +296,6 @@ class TwoFactorService:
     def complete_login(
         self, challenge_token: str, code: str, method: Method, *, actor_ip: str | None = None
     ) -> tuple[UserModel, TokenPair]:
-        from agents_meetings.identity.service import ensure_can_sign_in
-
         claims = self._tokens.decode(challenge_token, "2fa_challenge")
         try:
             user = UserModel.get(claims.subject, consistent_read=True)

@@ -1,8 +1,8 @@
 """MaterialService: register an upload (presigned PUT), complete it, extract its text, read, delete.
 
 Only the owner or an admin sees a material; anyone else gets "not found". The upload is checked
-when it lands (size, readable content); extraction and indexing run in the search indexer worker
-on ``MaterialUploaded``.
+when it lands (size, readable content); on ``MaterialUploaded`` the search indexer worker calls
+``extract_upload`` for the text and indexes the material, as it indexes every other entity.
 """
 
 from __future__ import annotations
@@ -21,11 +21,9 @@ from agents_meetings.events.catalog import DomainEvent
 from agents_meetings.events.publisher import EventPublisher
 from agents_meetings.materials.extraction import ALLOWED_TYPES, ExtractionFailed, extract_text
 from agents_meetings.pagination import Page, decode_cursor, encode_cursor, index_key_names, paginate
-from agents_meetings.search.indexes import INDEXES, EntityType, material_document
-from agents_meetings.search.service import search_backend
 from agents_meetings.settings import get_settings
 from agents_meetings.storage import ObjectStore, object_store
-from agents_meetings.tables import MaterialModel, UserModel
+from agents_meetings.tables import MaterialModel
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -142,8 +140,9 @@ class MaterialService:
             )
         return material
 
-    def process_upload(self, material_id: str) -> int:
-        """Extract the text and index the material (the indexer worker calls this)."""
+    def extract_upload(self, material_id: str) -> MaterialModel | None:
+        """Extract the upload's text: the material, ``ready`` with its content, for the indexer to
+        index; None when the file is unreadable (recorded as ``failed``, not retried)."""
         material = MaterialModel.get(material_id)
         body = materials_store().get_bytes(material.storage_key)
         try:
@@ -156,7 +155,7 @@ class MaterialService:
                     MaterialModel.updated_at.set(utcnow()),
                 ]
             )
-            return 0  # an unreadable file will not become readable: recorded, not retried
+            return None  # an unreadable file will not become readable: recorded, not retried
         material.update(
             actions=[
                 MaterialModel.status.set("ready"),
@@ -165,12 +164,7 @@ class MaterialService:
                 MaterialModel.updated_at.set(utcnow()),
             ]
         )
-        try:
-            owner_name = UserModel.get(material.owner_id).full_name
-        except DoesNotExist:
-            owner_name = ""
-        search_backend().upsert(INDEXES[EntityType.MATERIAL], [material_document(material, owner_name)])
-        return 1
+        return material
 
     def delete(self, actor: Actor, material_id: str) -> None:
         material = self.get(actor, material_id)

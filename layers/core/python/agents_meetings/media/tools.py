@@ -15,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from agents_meetings.media.errors import FfmpegFailed, FfmpegNotFound, FfmpegTimedOut
+from agents_meetings.settings import get_settings
 
 
 @dataclass(frozen=True)
@@ -84,8 +85,6 @@ def _cached(ffmpeg_path: str | None, ffprobe_path: str | None) -> MediaTools:
 
 def find_media_tools() -> MediaTools:
     """The configured tools, found once per container."""
-    from agents_meetings.settings import get_settings
-
     settings = get_settings()
     return _cached(settings.ffmpeg_path, settings.ffprobe_path)
 

@@ -22,13 +22,14 @@ from pynamodb.exceptions import DoesNotExist
 from agents_meetings.audit import Actor
 from agents_meetings.errors import DomainError
 from agents_meetings.events.publisher import EventBridgePublisher
-from agents_meetings.identity.service import ensure_can_sign_in
 from agents_meetings.meetings.service import MeetingService
 from agents_meetings.notifications.websocket import TicketService, WebSocketManager, default_sender
-from agents_meetings.observability import logger, metrics
+from agents_meetings.observability import logger
 from agents_meetings.ratelimit.rules import tier_for_role
+from agents_meetings.ratelimit.service import decide_or_allow, refusal
 from agents_meetings.settings import get_settings
 from agents_meetings.tables import UserModel, WsConnectionModel
+from agents_meetings.users.service import ensure_can_sign_in
 
 MAX_MESSAGE_BYTES = 4096
 
@@ -128,30 +129,11 @@ class WebSocketRoutes:
         settings = get_settings()
         if not settings.rate_limit_enabled:
             return None
-        from agents_meetings.http.rate_limits import rate_limit_service
-
         tier = tier_for_role(connection.role or "")
-        try:
-            decision = rate_limit_service(settings.rate_limit_storage).check_rate_limit(
-                f"user:{connection.user_id}", tier
-            )
-        except Exception as exc:  # noqa: BLE001 - never refuse a message because the limiter failed
-            logger.exception("rate limiter failed; message allowed", extra={"error": str(exc)})
-            metrics.add_metric(name="RateLimitStoreErrors", unit="Count", value=1)
-            return None
-        if decision.allowed:
-            return None
-        metrics.add_metric(name="RateLimited", unit="Count", value=1)
-        return _reply(
-            429,
-            {
-                "type": "error",
-                "code": "rate_limited",
-                "message": f"Too many messages: the {tier} limit allows {decision.rate.limit} per "
-                f"{decision.rate.period_seconds} seconds; retry after {decision.retry_after} seconds.",
-                "limit": decision.rate.limit,
-                "period_seconds": decision.rate.period_seconds,
-                "retry_after_seconds": decision.retry_after,
-                "resets_at": decision.reset_at_iso,
-            },
+        decision = decide_or_allow(
+            f"user:{connection.user_id}", tier, storage=settings.rate_limit_storage, what="message"
         )
+        if decision is None or decision.allowed:  # None: never refuse a message because the limiter failed
+            return None
+        message, details = refusal(decision, "messages")
+        return _reply(429, {"type": "error", "code": "rate_limited", "message": message, **details})

@@ -2,6 +2,8 @@
 
 ``check_rate_limit`` takes one request and decides in a single store call (one DynamoDB UpdateItem);
 if the store fails the request is allowed (fail open), logged and counted, never an error.
+``rate_limiter`` (one per container), ``decide_or_allow`` (the fail-open decision) and ``refusal``
+(the 429's message and details) are shared by the HTTP middleware and the WebSocket route.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 from agents_meetings.clock import isoformat_z, utcnow
 from agents_meetings.observability import logger, metrics
@@ -21,7 +25,7 @@ from agents_meetings.ratelimit.rules import (
     retry_after_seconds,
     window_index,
 )
-from agents_meetings.ratelimit.store import CounterStore, RateLimitStoreError
+from agents_meetings.ratelimit.store import CounterStore, DynamoDBCounterStore, MemoryCounterStore, RateLimitStoreError
 
 # Counter items outlive their last window by this much before DynamoDB's TTL may delete them.
 TTL_SLACK_SECONDS = 60
@@ -117,3 +121,58 @@ class RateLimitService:
         self.store.delete(counter_key(user_id, endpoint))
         for shard in range(shards if shards > 1 else 0):
             self.store.delete(counter_key(user_id, endpoint, shard))
+
+
+@lru_cache(maxsize=2)
+def rate_limit_service(storage: str = "dynamodb") -> RateLimitService:
+    """The container's limiter over ``RATE_LIMIT_STORAGE`` (``dynamodb`` or ``memory``)."""
+    store: CounterStore = MemoryCounterStore() if storage == "memory" else DynamoDBCounterStore()
+    return RateLimitService(store)
+
+
+def reset_rate_limiting() -> None:
+    """Forget the container's limiter and cached configuration (tests, the local runtime)."""
+    rate_limit_service.cache_clear()
+    config_cache.invalidate()
+
+
+def decide_or_allow(subject: str, limit_name: str, *, storage: str, what: str = "request") -> Decision | None:
+    """One decision for ``subject`` under ``limit_name``; None when the limiter itself failed: the
+    ``what`` (a request, a message) is then allowed, logged and counted (fail open). A refusal is
+    counted as ``RateLimited``."""
+    try:
+        decision = rate_limit_service(storage).check_rate_limit(subject, limit_name)
+    except Exception as exc:  # noqa: BLE001  # never refuse because the limiter failed: fail open
+        logger.exception(f"rate limiter failed; {what} allowed", extra={"error": str(exc)})
+        metrics.add_metric(name="RateLimitStoreErrors", unit="Count", value=1)
+        return None
+    if not decision.allowed:
+        metrics.add_metric(name="RateLimited", unit="Count", value=1)
+    return decision
+
+
+def refusal(decision: Decision, what: str = "requests") -> tuple[str, dict[str, Any]]:
+    """A refused decision's message ("the <limit> limit allows N <what> per <period> ... retry after
+    S seconds") and details, the same for a 429 response and a WebSocket ``rate_limited`` frame."""
+    rate = decision.rate
+    message = (
+        f"Too many {what}: the {decision.limit_name} limit allows {rate.limit} {what} per "
+        f"{_period_text(rate.period_seconds)}. It resets at {decision.reset_at_iso}; "
+        f"retry after {decision.retry_after} seconds."
+    )
+    details = {
+        "limit_name": decision.limit_name,
+        "limit": rate.limit,
+        "period_seconds": rate.period_seconds,
+        "retry_after_seconds": decision.retry_after,
+        "resets_at": decision.reset_at_iso,
+    }
+    return message, details
+
+
+def _period_text(seconds: int) -> str:
+    for unit, size in (("day", 86_400), ("hour", 3600), ("minute", 60)):
+        if seconds % size == 0:
+            count = seconds // size
+            return unit if count == 1 else f"{count} {unit}s"
+    return f"{seconds} seconds"

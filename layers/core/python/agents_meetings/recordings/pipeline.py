@@ -33,9 +33,11 @@ from agents_meetings.media.segments import plan_segments
 from agents_meetings.media.tools import MediaTools, find_media_tools
 from agents_meetings.observability import logger
 from agents_meetings.recordings.enums import MANIFEST_KEY_PATTERN, recording_id_from_manifest_key
+from agents_meetings.recordings.retention import StorageService
 from agents_meetings.settings import Settings, get_settings
 from agents_meetings.storage import ObjectStore, object_store
 from agents_meetings.tables import MeetingModel, RecordingJobModel
+from agents_meetings.transcription.service import TranscriptionService
 
 TRACK_TYPES = frozenset({"composite", "audio_only", "video_only", "screen_share"})
 CONTENT_TYPES = {"mp4": "video/mp4", "webm": "video/webm", "jpg": "image/jpeg", "wav": "audio/wav"}
@@ -146,15 +148,11 @@ RetentionApplier = Callable[[str], Any]
 
 def default_transcriber(recording_id: str, language: str) -> Any:
     """The transcription service: Deepgram in the cloud, the offline recogniser locally."""
-    from agents_meetings.transcription.service import TranscriptionService
-
     return TranscriptionService().transcribe_language(recording_id, language)
 
 
 def default_retention(recording_id: str) -> Any:
     """The recording's storage policy (tier now; deletion once its retention runs out)."""
-    from agents_meetings.recordings.retention import StorageService
-
     return StorageService().apply_retention_policy(recording_id)
 
 

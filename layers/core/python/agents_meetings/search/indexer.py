@@ -17,6 +17,7 @@ from pynamodb.exceptions import DoesNotExist
 
 from agents_meetings.clock import isoformat_z, utcnow
 from agents_meetings.events.catalog import DomainEvent
+from agents_meetings.materials.service import MaterialService
 from agents_meetings.observability import logger
 from agents_meetings.search.backend import SearchBackend
 from agents_meetings.search.events import MEETING_EVENTS, USER_EVENTS
@@ -79,9 +80,7 @@ class IndexingService:
             key = f"{detail['recording_id']}:{detail['language']}"
             return self._tracked(EntityType.TRANSCRIPT, key, lambda _key: self.index_transcript(detail))
         if event is DomainEvent.MATERIAL_UPLOADED:
-            from agents_meetings.materials.service import MaterialService
-
-            return self._tracked(EntityType.MATERIAL, detail["material_id"], MaterialService().process_upload)
+            return self._tracked(EntityType.MATERIAL, detail["material_id"], self.index_uploaded_material)
         if event is DomainEvent.MATERIAL_DELETED:
             self.backend.delete(INDEXES[EntityType.MATERIAL], [detail["material_id"]])
             return str(detail["material_id"])
@@ -115,6 +114,14 @@ class IndexingService:
             self.backend.delete(spec, [meeting_id])
             return 0
         self.backend.upsert(spec, [self.meeting_document(meeting)])
+        return 1
+
+    def index_uploaded_material(self, material_id: str) -> int:
+        """The upload's text, extracted by the materials package, indexed with its owner's name."""
+        material = MaterialService().extract_upload(material_id)
+        if material is None:
+            return 0
+        self.backend.upsert(INDEXES[EntityType.MATERIAL], [material_document(material, _full_name(material.owner_id))])
         return 1
 
     # --- renames: the denormalised copies of a title or a name (spec: current within 5 minutes) --

@@ -17,7 +17,15 @@ from typing import Any
 
 from agents_meetings.audit import Actor
 from agents_meetings.errors import Unprocessable
-from agents_meetings.search.backend import DateRange, SearchBackend, SearchHit, SearchQuery, SearchResult, SortOrder
+from agents_meetings.search.backend import (
+    DateRange,
+    SearchBackend,
+    SearchHit,
+    SearchQuery,
+    SearchResult,
+    SortOrder,
+    words_of,
+)
 from agents_meetings.search.indexes import FACETS, INDEXES, USERS, EntityType
 from agents_meetings.settings import Settings, get_settings
 from agents_meetings.tables import MeetingModel, ParticipantModel
@@ -49,6 +57,7 @@ def search_backend(settings: Settings | None = None) -> SearchBackend:
             settings.opensearch_service,
             settings.search_index_prefix,
         )
+    # Optional dependency: the embedded engine needs tantivy, a `local` extra the Lambda layer lacks.
     from agents_meetings.search.embedded import embedded_engine
 
     return embedded_engine(embedded_index_dir(settings))
@@ -58,6 +67,7 @@ def search_backend(settings: Settings | None = None) -> SearchBackend:
 def _opensearch_backend(url: str, auth: str, region: str, service: str, prefix: str) -> SearchBackend:
     if not url:
         raise RuntimeError("SEARCH_BACKEND=opensearch needs OPENSEARCH_URL")
+    # Cold start: opensearch-py (~0.5 s to import) loads only where SEARCH_BACKEND=opensearch.
     from agents_meetings.search.opensearch import OpenSearchBackend, build_client
 
     return OpenSearchBackend(build_client(url, auth=auth, region=region, service=service), prefix=prefix)
@@ -319,8 +329,6 @@ class SearchService:
     def _suggest_words(self, text: str, filters: dict[str, Sequence[str]], limit: int) -> list[str]:
         """Transcripts complete the word being typed from the segments' own words."""
         segments = self.backend.suggest(INDEXES[EntityType.TRANSCRIPT], text, filters=filters, limit=limit * 3)
-        from agents_meetings.search.backend import words_of
-
         typed = words_of(text)
         if not typed:
             return []

@@ -1,1 +1,1 @@
-"""Users: roles, account status, profiles and the admin's approval workflow."""
+"""Users: roles, account status (the rule every sign-in applies), sessions, profiles and approval."""

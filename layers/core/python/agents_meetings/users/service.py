@@ -16,9 +16,9 @@ from agents_meetings.clock import utcnow
 from agents_meetings.errors import Conflict, Forbidden, NotFound, Unprocessable
 from agents_meetings.events.catalog import DomainEvent
 from agents_meetings.events.publisher import EventPublisher
-from agents_meetings.identity.sessions import SessionService
 from agents_meetings.pagination import Page, decode_cursor, encode_cursor, index_key_names, paginate
 from agents_meetings.tables import USER_DIRECTORY, UserModel
+from agents_meetings.users.sessions import SessionService
 
 
 class Role(StrEnum):
@@ -240,3 +240,13 @@ class UserService:
 def require_admin(actor: Actor) -> None:
     if not actor.is_admin:
         raise Forbidden("This action needs the admin role.", code="admin_required")
+
+
+def ensure_can_sign_in(user: UserModel) -> None:
+    """The account-status rule every sign-in path applies: active, approved, not rejected."""
+    if not user.is_active:
+        raise Forbidden("This account has been deactivated. Contact an administrator.", code="account_inactive")
+    if user.status == AccountStatus.PENDING.value:
+        raise Forbidden("This account is waiting for an administrator's approval.", code="account_pending")
+    if user.status == AccountStatus.REJECTED.value:
+        raise Forbidden("This account's registration was rejected.", code="account_rejected")

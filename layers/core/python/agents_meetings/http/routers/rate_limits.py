@@ -10,12 +10,12 @@ from pydantic import BaseModel, Field, StrictInt, field_validator
 from agents_meetings.audit import AuditLog
 from agents_meetings.errors import InvalidRequest, NotFound
 from agents_meetings.http.errors import error_responses
-from agents_meetings.http.rate_limits import rate_limit_service
 from agents_meetings.http.schemas import PlainLine
 from agents_meetings.http.security import AdminPrincipal, AdminRoute
 from agents_meetings.ratelimit import config as rate_config
 from agents_meetings.ratelimit.config import MAX_SHARDS, config_cache, normalise_network, read_config
 from agents_meetings.ratelimit.rules import LIMIT_NAMES, SPECIAL_NAMES, parse_rate
+from agents_meetings.ratelimit.service import rate_limit_service
 from agents_meetings.settings import get_settings
 
 router = APIRouter(prefix="/api/v1/admin/rate-limits", tags=["admin: rate limits"], route_class=AdminRoute)

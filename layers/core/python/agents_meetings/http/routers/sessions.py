@@ -11,7 +11,7 @@ from agents_meetings.audit import AuditLog
 from agents_meetings.http.errors import error_responses
 from agents_meetings.http.schemas import UtcDateTime
 from agents_meetings.http.security import CurrentPrincipal
-from agents_meetings.identity.sessions import SessionService
+from agents_meetings.users.sessions import SessionService
 
 router = APIRouter(prefix="/api/v1/auth/sessions", tags=["auth: sessions"])
 

@@ -9,6 +9,8 @@ from agents_meetings.transcription.engines.base import (
     TranscriptionFailedError,
     TranscriptionRetryableError,
 )
+from agents_meetings.transcription.engines.deepgram import DeepgramRecognizer
+from agents_meetings.transcription.engines.offline import shared_whisper_recognizer
 
 __all__ = [
     "AudioInput",
@@ -32,9 +34,5 @@ def engine_name(settings: Settings) -> str:
 def recognizer_for(settings: Settings | None = None) -> SpeechRecognizer:
     settings = settings or get_settings()
     if engine_name(settings) == "deepgram":
-        from agents_meetings.transcription.engines.deepgram import DeepgramRecognizer
-
         return DeepgramRecognizer(settings)
-    from agents_meetings.transcription.engines.offline import shared_whisper_recognizer
-
     return shared_whisper_recognizer(settings)
