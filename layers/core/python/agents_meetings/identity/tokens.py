@@ -12,6 +12,7 @@ from jose import JWTError, jwt
 from pynamodb.exceptions import DoesNotExist, PutError
 
 from agents_meetings.clock import utcnow
+from agents_meetings.conditions import is_condition_failure
 from agents_meetings.errors import Unauthenticated
 from agents_meetings.settings import Settings, get_settings
 from agents_meetings.tables import RevokedTokenModel
@@ -208,7 +209,7 @@ def revoke(claims: TokenClaims, reason: str, *, only_if_unused: bool = False) ->
     try:
         entry.save(condition=RevokedTokenModel.jti.does_not_exist())
     except PutError as exc:
-        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+        if is_condition_failure(exc):
             return False
         raise
     return True
