@@ -7,16 +7,14 @@ the names clients and operators need.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, fields
 from typing import Any, get_args
 
 from agents_meetings.settings import Settings
 from aws_cdk import Annotations, CfnOutput, RemovalPolicy, Stack, Tags
-from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct, Node
 
-from infra.constructs import acknowledge_nag, pascal_case, removal_policy_for
+from infra.constructs import pascal_case, removal_policy_for
 from infra.constructs.api import PlatformApi
 from infra.constructs.data import DataTables
 from infra.constructs.events import EventRouting, PlatformEventBus
@@ -25,6 +23,7 @@ from infra.constructs.layers import SharedLayers
 from infra.constructs.notifications import NotificationDelivery
 from infra.constructs.pipeline import PipelineStateMachines
 from infra.constructs.search import SearchInfrastructure
+from infra.constructs.secrets import platform_secrets
 from infra.constructs.storage import RecordingsBucket
 from infra.constructs.waf import ApiFirewall
 
@@ -32,7 +31,6 @@ from infra.constructs.waf import ApiFirewall
 DEPLOYABLE_STAGES = tuple(
     stage for stage in get_args(Settings.model_fields["environment"].annotation) if stage not in ("local", "test")
 )
-JWT_SECRET_LENGTH = 64
 
 
 # Context keys passed through as the same-named (upper-case) environment variables when set.
@@ -140,90 +138,21 @@ class PlatformStack(Stack):
         self.data = DataTables(self, "Data", table_prefix=config.table_prefix, removal_policy=removal_policy)
         self.layers = SharedLayers(self, "Layers", removal_policy=removal_policy)
         self.event_bus = PlatformEventBus(self, "EventBus", bus_name=config.event_bus_name)
-        self.jwt_secret = secretsmanager.Secret(
-            self,
-            "JwtSigningKey",
-            description="HS256 signing key of the platform's access and refresh tokens",
-            generate_secret_string=secretsmanager.SecretStringGenerator(
-                password_length=JWT_SECRET_LENGTH, exclude_punctuation=True
-            ),
-            removal_policy=removal_policy,
-        )
-        acknowledge_nag(
-            self.jwt_secret,
-            {
-                "SMG4": "Rotating the HS256 signing key would invalidate every issued token, since verifiers "
-                "hold one key; automatic rotation waits for key ids (kid) and two-key verification.",
-            },
-        )
-        # Created with a random placeholder: operators store the real LiveKit API secret in it
-        # (aws secretsmanager put-secret-value); the meetings function reads it at run time.
-        self.livekit_secret = secretsmanager.Secret(
-            self,
-            "LiveKitApiSecret",
-            description="LiveKit API secret that signs room access tokens (set to the deployment's real secret)",
-            generate_secret_string=secretsmanager.SecretStringGenerator(password_length=48, exclude_punctuation=True),
-            removal_policy=removal_policy,
-        )
-        acknowledge_nag(
-            self.livekit_secret,
-            {
-                "SMG4": "The LiveKit API secret is issued by the LiveKit deployment and rotated there; this secret "
-                "only carries it to the meetings function."
-            },
-        )
-        # Federated sign-in's secrets, one JSON object (identity/federation_secrets.py); created with
-        # empty values, which operators replace with the providers' client secrets and the LDAP
-        # service account's password. Empty values leave the matching sign-in switched off.
-        self.federation_secret = secretsmanager.Secret(
-            self,
-            "FederationSecrets",
-            description="OAuth client secrets (google_client_secret, microsoft_client_secret) and "
-            "ldap_bind_password for federated sign-in",
-            generate_secret_string=secretsmanager.SecretStringGenerator(
-                secret_string_template=json.dumps(
-                    {"google_client_secret": "", "microsoft_client_secret": "", "ldap_bind_password": ""}
-                ),
-                generate_string_key="unused",
-                exclude_punctuation=True,
-            ),
-            removal_policy=removal_policy,
-        )
-        acknowledge_nag(
-            self.federation_secret,
-            {
-                "SMG4": "Client secrets are issued by Google/Microsoft and the bind password by the directory; "
-                "they are rotated there, this secret only carries them to the auth function."
-            },
-        )
+        self.secrets = platform_secrets(self, removal_policy=removal_policy)
+        self.jwt_secret = self.secrets["jwt"]
+        self.livekit_secret = self.secrets["livekit"]
+        self.federation_secret = self.secrets["federation"]
+        self.deepgram_secret = self.secrets["deepgram"]
         # Recording control (issue 4): the recordings bucket; the pipeline's rule listens to its events.
         self.recordings = RecordingsBucket(self, "Recordings", removal_policy=removal_policy)
         self.recordings_bucket = self.recordings.bucket
-        # The Deepgram API key of the transcription task (transcription/engines/deepgram.py); created
-        # with a random placeholder that operators replace with the real key.
-        self.deepgram_secret = secretsmanager.Secret(
-            self,
-            "DeepgramApiKey",
-            description="Deepgram API key of the transcription pipeline (set to the account's real key)",
-            generate_secret_string=secretsmanager.SecretStringGenerator(password_length=40, exclude_punctuation=True),
-            removal_policy=removal_policy,
-        )
-        acknowledge_nag(
-            self.deepgram_secret,
-            {"SMG4": "The Deepgram key is issued and rotated in Deepgram's console; this secret only carries it."},
-        )
         self.functions = PlatformFunctions(
             self,
             "Functions",
             layers=self.layers.all,
             tables=self.data.tables,
             event_bus=self.event_bus.bus,
-            secrets={
-                "jwt": self.jwt_secret,
-                "livekit": self.livekit_secret,
-                "federation": self.federation_secret,
-                "deepgram": self.deepgram_secret,
-            },
+            secrets=self.secrets,
             environment=config.function_environment(),
             removal_policy=removal_policy,
             data_key=self.data.key,

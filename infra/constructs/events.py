@@ -14,18 +14,14 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
-from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.catalog import EVENT_RULES, SCHEDULES, EventRuleDecl, FunctionKind, ScheduleDecl, function
 from infra.constructs import acknowledge_nag, pascal_case
+from infra.constructs.queues import dlq_with_alarm, worker_queue
 
 ARCHIVE_RETENTION = Duration.days(30)
-DLQ_RETENTION = Duration.days(14)
-# AWS's guidance for SQS-triggered functions: visibility at least six times the function timeout,
-# so a message is not redelivered while a retried batch is still in flight.
-VISIBILITY_TIMEOUT_FACTOR = 6
 # EventBridge and Lambda async retries before a message lands in the DLQ.
 DELIVERY_RETRY_ATTEMPTS = 2
 
@@ -76,15 +72,18 @@ class EventRouting(Construct):
     def _route(self, decl: EventRuleDecl) -> None:
         worker = self._target(decl.target, "worker")
         construct_id = pascal_case(decl.name)
-        dlq = self._dead_letter_queue(decl.name, f"events for rule {decl.name} that {decl.target} could not process")
-        queue = sqs.Queue(
+        routed = worker_queue(
             self,
-            f"{construct_id}Queue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            visibility_timeout=Duration.seconds(function(decl.target).timeout_seconds * VISIBILITY_TIMEOUT_FACTOR),
-            dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=decl.max_receive_count),
+            construct_id,
+            worker=worker,
+            worker_timeout_seconds=function(decl.target).timeout_seconds,
+            max_receive_count=decl.max_receive_count,
+            alarm_description=f"Dead-letter queue holds events for rule {decl.name} that {decl.target} "
+            "could not process",
         )
+        queue, dlq = routed.queue, routed.dlq
+        self.alarms[decl.name] = routed.alarm
+        self.dead_letter_queues[decl.name] = dlq
         pattern = decl.pattern()
         events.Rule(
             self,
@@ -96,16 +95,19 @@ class EventRouting(Construct):
             # delivered ones, so one redrive serves both.
             targets=[targets.SqsQueue(queue, dead_letter_queue=dlq, retry_attempts=DELIVERY_RETRY_ATTEMPTS)],
         )
-        # Partial batch responses: one bad event is retried alone instead of its whole batch.
-        worker.add_event_source(event_sources.SqsEventSource(queue, batch_size=10, report_batch_item_failures=True))
         self.queues[decl.name] = queue
 
     def _schedule(self, decl: ScheduleDecl) -> None:
         job = self._target(decl.target, "job")
         construct_id = pascal_case(decl.name)
-        dlq = self._dead_letter_queue(
-            f"{decl.name}-schedule", f"scheduled invocations of {decl.target} that failed after retries"
+        name = f"{decl.name}-schedule"
+        dlq, self.alarms[name] = dlq_with_alarm(
+            self,
+            pascal_case(name),
+            alarm_description=f"Dead-letter queue holds scheduled invocations of {decl.target} "
+            "that failed after retries",
         )
+        self.dead_letter_queues[name] = dlq
         acknowledge_nag(
             dlq,
             {
@@ -123,27 +125,3 @@ class EventRouting(Construct):
         # The rule's DLQ only catches failed deliveries; a run that raises is an async invocation
         # failure, kept by the function's own on-failure destination.
         job.configure_async_invoke(on_failure=destinations.SqsDestination(dlq), retry_attempts=DELIVERY_RETRY_ATTEMPTS)
-
-    def _dead_letter_queue(self, name: str, holds: str) -> sqs.Queue:
-        construct_id = pascal_case(name)
-        dlq = sqs.Queue(
-            self,
-            f"{construct_id}Dlq",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=DLQ_RETENTION,
-        )
-        self.alarms[name] = cloudwatch.Alarm(
-            self,
-            f"{construct_id}DlqDepth",
-            alarm_description=f"Dead-letter queue holds {holds}",
-            metric=dlq.metric_approximate_number_of_messages_visible(
-                period=Duration.minutes(1), statistic=cloudwatch.Stats.MAXIMUM
-            ),
-            threshold=0,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
-        self.dead_letter_queues[name] = dlq
-        return dlq

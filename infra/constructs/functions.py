@@ -21,19 +21,15 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from infra.catalog import FUNCTIONS, FunctionDecl
+from infra.catalog import FUNCTIONS, FunctionDecl, SecretName
 from infra.constructs import acknowledge_nag, pascal_case
 from infra.constructs.images import container_image_function
 from infra.constructs.layers import ARCHITECTURE, ASSET_EXCLUDES, RUNTIME
+from infra.constructs.secrets import SECRETS
 
 METRICS_NAMESPACE = "AgentsMeetings"
 # The variable agents_meetings.settings.Settings reads each secret's ARN from.
-SECRET_ENVIRONMENT = {
-    "jwt": "JWT_SECRET_ARN",
-    "livekit": "LIVEKIT_API_SECRET_ARN",
-    "federation": "FEDERATION_SECRET_ARN",
-    "deepgram": "DEEPGRAM_API_KEY_ARN",
-}
+SECRET_ENVIRONMENT = {name: decl.arn_variable for name, decl in SECRETS.items()}
 
 # cdk-nag findings every function has, and why each is accepted.
 FUNCTION_FINDINGS = {
@@ -74,7 +70,7 @@ class PlatformFunctions(Construct):
         layers: list[lambda_.ILayerVersion],
         tables: Mapping[str, dynamodb.ITable],
         event_bus: events.IEventBus,
-        secrets: Mapping[str, secretsmanager.ISecret],
+        secrets: Mapping[SecretName, secretsmanager.ISecret],
         environment: Mapping[str, str],
         removal_policy: RemovalPolicy,
         data_key: kms.IKey | None = None,
@@ -173,7 +169,7 @@ class PlatformFunctions(Construct):
         function: lambda_.Function,
         tables: Mapping[str, dynamodb.ITable],
         event_bus: events.IEventBus,
-        secrets: Mapping[str, secretsmanager.ISecret],
+        secrets: Mapping[SecretName, secretsmanager.ISecret],
     ) -> None:
         unknown = sorted((set(decl.read_write_tables) | set(decl.read_tables)) - set(tables))
         if unknown:

@@ -14,19 +14,18 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.catalog import FUNCTIONS, QUEUES, QueueDecl, function
 from infra.constructs import acknowledge_nag, pascal_case
-from infra.constructs.events import DLQ_RETENTION, VISIBILITY_TIMEOUT_FACTOR
+from infra.constructs.queues import worker_queue
 
 WS_FUNCTION = "ws"
 TICKET_FUNCTION = "notifications"
@@ -125,36 +124,16 @@ class NotificationDelivery(Construct):
         functions[TICKET_FUNCTION].add_environment("WEBSOCKET_URL", self.url)
 
     def _queue(self, decl: QueueDecl, functions: Mapping[str, lambda_.Function]) -> None:
-        construct_id = pascal_case(decl.name)
-        dlq = sqs.Queue(
+        drained = worker_queue(
             self,
-            f"{construct_id}Dlq",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=DLQ_RETENTION,
-        )
-        queue = sqs.Queue(
-            self,
-            f"{construct_id}Queue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            visibility_timeout=Duration.seconds(function(decl.target).timeout_seconds * VISIBILITY_TIMEOUT_FACTOR),
-            dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=decl.max_receive_count),
-        )
-        self.alarms[decl.name] = cloudwatch.Alarm(
-            self,
-            f"{construct_id}DlqDepth",
+            pascal_case(decl.name),
+            worker=functions[decl.target],
+            worker_timeout_seconds=function(decl.target).timeout_seconds,
+            max_receive_count=decl.max_receive_count,
             alarm_description=f"Dead-letter queue holds {decl.description or decl.name} that failed every attempt",
-            metric=dlq.metric_approximate_number_of_messages_visible(
-                period=Duration.minutes(1), statistic=cloudwatch.Stats.MAXIMUM
-            ),
-            threshold=0,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
-        worker = functions[decl.target]
-        worker.add_event_source(event_sources.SqsEventSource(queue, batch_size=10, report_batch_item_failures=True))
+        queue, dlq = drained.queue, drained.dlq
+        self.alarms[decl.name] = drained.alarm
         for sender in FUNCTIONS:
             if decl.name in sender.sends_to_queues:
                 queue.grant_send_messages(functions[sender.name])

@@ -19,6 +19,7 @@ from constructs import Construct
 
 from infra.catalog import STATE_MACHINES, StateMachineDecl
 from infra.constructs import acknowledge_nag, pascal_case
+from infra.constructs.queues import dlq_with_alarm
 
 START_RETRY_ATTEMPTS = 4
 
@@ -92,12 +93,8 @@ class PipelineStateMachines(Construct):
 
     def _trigger(self, decl: StateMachineDecl, machine: sfn.StateMachine, construct_id: str) -> None:
         assert decl.trigger is not None
-        dlq = sqs.Queue(
-            self,
-            f"{construct_id}StartDlq",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
+        dlq, self.alarms[f"{decl.name}-start"] = dlq_with_alarm(
+            self, f"{construct_id}Start", alarm_description=f"Object Created events that could not start {decl.name}"
         )
         acknowledge_nag(dlq, {"SQS3": "This queue is the dead-letter queue of the rule that starts the state machine."})
         pattern = decl.trigger.pattern(self.bucket.bucket_name)
@@ -113,15 +110,3 @@ class PipelineStateMachines(Construct):
             targets=[targets.SfnStateMachine(machine, dead_letter_queue=dlq, retry_attempts=START_RETRY_ATTEMPTS)],
         )
         self.start_dead_letter_queues[decl.name] = dlq
-        self.alarms[f"{decl.name}-start"] = cloudwatch.Alarm(
-            self,
-            f"{construct_id}StartDlqDepth",
-            alarm_description=f"Object Created events that could not start {decl.name}",
-            metric=dlq.metric_approximate_number_of_messages_visible(
-                period=Duration.minutes(1), statistic=cloudwatch.Stats.MAXIMUM
-            ),
-            threshold=0,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )

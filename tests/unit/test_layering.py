@@ -57,6 +57,10 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "observability",
         "request_context",
         "email",
+        "aws_clients",
+        "secret_values",
+        "conditions",
+        "workers",
     ),
     "foundation": ("settings", "clock", "errors"),
 }

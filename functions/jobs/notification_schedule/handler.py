@@ -5,7 +5,7 @@ from typing import Any
 
 from agents_meetings.notifications.jobs import MeetingReminders
 from agents_meetings.notifications.service import NotificationService
-from agents_meetings.observability import logger, metrics, tracer
+from agents_meetings.observability import logger, metrics, observed
 from agents_meetings.tables import bind_tables
 
 bind_tables()
@@ -13,9 +13,7 @@ service = NotificationService()
 reminders = MeetingReminders(service)
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@observed
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     result = {"reminders": reminders.run(), "released": service.release_held()}
     metrics.add_metric(name="MeetingRemindersSent", unit="Count", value=result["reminders"])

@@ -3,16 +3,14 @@
 from typing import Any
 
 from agents_meetings.events.publisher import EventBridgePublisher
-from agents_meetings.observability import logger, metrics, tracer
+from agents_meetings.observability import logger, metrics, observed
 from agents_meetings.tables import bind_tables
 
 bind_tables()
 publisher = EventBridgePublisher()
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@observed
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     result = publisher.redrive_outbox()
     metrics.add_metric(name="OutboxRedriven", unit="Count", value=result["sent"])

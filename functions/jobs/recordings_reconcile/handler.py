@@ -4,7 +4,7 @@ from dataclasses import asdict
 from typing import Any
 
 from agents_meetings.events.publisher import EventBridgePublisher
-from agents_meetings.observability import logger, metrics, tracer
+from agents_meetings.observability import logger, metrics, observed
 from agents_meetings.recordings.service import RecordingService
 from agents_meetings.tables import bind_tables
 
@@ -12,9 +12,7 @@ bind_tables()
 recordings = RecordingService(EventBridgePublisher())
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@observed
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     report = recordings.reconcile()
     metrics.add_metric(name="RecordingTracksReconciled", unit="Count", value=report.tracks_finished)

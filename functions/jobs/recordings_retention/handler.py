@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from agents_meetings.observability import logger, metrics, tracer
+from agents_meetings.observability import logger, metrics, observed
 from agents_meetings.recordings.retention import StorageService
 from agents_meetings.tables import bind_tables
 
@@ -10,9 +10,7 @@ bind_tables()
 storage = StorageService()
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@observed
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     counts = storage.sweep()
     metrics.add_metric(name="RecordingsDeletedByRetention", unit="Count", value=counts.get("deleted", 0))

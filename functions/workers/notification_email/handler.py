@@ -3,20 +3,18 @@ the queue's visibility timeout; after the last attempt the message moves to the 
 notification shows ``email_status: failed``)."""
 
 import json
-from typing import Any
 
 from agents_meetings.email import SesEmailSender
 from agents_meetings.notifications.email import EmailDelivery
-from agents_meetings.observability import logger, metrics, tracer
+from agents_meetings.observability import logger
 from agents_meetings.tables import bind_tables
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from agents_meetings.workers import sqs_batch_handler
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 # Must equal the queue's maxReceiveCount (infra.catalog QueueDecl "notification-email").
 MAX_ATTEMPTS = 5
 
 bind_tables()
-processor = BatchProcessor(event_type=EventType.SQS)
 delivery = EmailDelivery(SesEmailSender())
 
 
@@ -27,8 +25,4 @@ def record_handler(record: SQSRecord) -> None:
     logger.info("notification email", extra={"notification_id": body["notification_id"], "status": outcome.status})
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+handler = sqs_batch_handler(record_handler)

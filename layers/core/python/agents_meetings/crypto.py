@@ -18,6 +18,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from agents_meetings.aws_clients import aws_client
 from agents_meetings.settings import Settings, get_settings
 
 FORMAT_VERSION = "v1"
@@ -64,11 +65,7 @@ class EnvelopeCipher:
     @property
     def kms(self) -> Any:
         if self._kms is None:
-            import boto3
-
-            self._kms = boto3.client(
-                "kms", region_name=self._settings.aws_region, endpoint_url=self._settings.aws_endpoint_url
-            )
+            self._kms = aws_client("kms", settings=self._settings)
         return self._kms
 
     def _kms_context(self) -> dict[str, str]:

@@ -5,9 +5,9 @@ reset mail through it, notifications/email.py the notification emails."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Protocol
 
+from agents_meetings.aws_clients import aws_client
 from agents_meetings.settings import get_settings
 
 
@@ -25,20 +25,9 @@ class EmailSender(Protocol):
         ...
 
 
-@lru_cache(maxsize=1)
-def _ses_client() -> Any:
-    import boto3
-    from botocore.config import Config
-
-    settings = get_settings()
-    # Standard retry mode: throttling and transient errors are retried (3 attempts, jittered backoff),
-    # which keeps a send well within the spec's minute.
-    config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=3, read_timeout=5)
-    return boto3.client("ses", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url, config=config)
-
-
-def reset_email_client() -> None:
-    _ses_client.cache_clear()
+# Standard retry mode: throttling and transient errors are retried (3 attempts, jittered backoff),
+# which keeps a send well within the spec's minute.
+SES_CLIENT_CONFIG = {"retries": {"max_attempts": 3, "mode": "standard"}, "connect_timeout": 3, "read_timeout": 5}
 
 
 class SesEmailSender:
@@ -49,7 +38,7 @@ class SesEmailSender:
         self._client = client
 
     def send(self, message: EmailMessage) -> str:
-        client = self._client or _ses_client()
+        client = self._client or aws_client("ses", config=SES_CLIENT_CONFIG)
         response = client.send_email(
             Source=self._sender,
             Destination={"ToAddresses": [message.to]},

@@ -1,5 +1,7 @@
 """Powertools Logger, Tracer and Metrics shared by every function (service name from the env).
 
+``observed`` wraps a non-HTTP handler in all three (the API functions use ``http.app.lambda_handler``).
+
 When tracing is off (local runtime, tests) the X-Ray SDK is never imported: Powertools' Tracer
 builds a botocore session and X-Ray client at construction, a few hundred milliseconds of cold
 start for nothing. ``DisabledTracer`` offers the same decorators and does nothing.
@@ -13,6 +15,8 @@ from functools import partial
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
+
+Handler = Callable[[dict[str, Any], Any], Any]
 
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "AgentsMeetings")
 
@@ -52,3 +56,9 @@ def _tracer() -> Any:
 logger = Logger(log_uncaught_exceptions=True)
 tracer: Any = _tracer()
 metrics = Metrics()
+
+
+def observed(handler: Handler) -> Handler:
+    """JSON logs with the Lambda context, a trace, and the metrics flushed once per invocation."""
+    wrapped: Handler = logger.inject_lambda_context(tracer.capture_lambda_handler(metrics.log_metrics(handler)))
+    return wrapped

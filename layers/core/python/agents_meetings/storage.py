@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 from urllib.parse import quote, urlencode
 
+from agents_meetings.aws_clients import aws_client
 from agents_meetings.errors import Conflict, InvalidRequest, NotFound
 from agents_meetings.settings import Settings, get_settings
 
@@ -68,20 +69,18 @@ class S3ObjectStore:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
-            from botocore.config import Config
-
             settings = self._settings
             endpoint = settings.s3_endpoint_url or settings.aws_endpoint_url
-            self._client = boto3.client(
+            self._client = aws_client(
                 "s3",
-                region_name=settings.s3_region or settings.aws_region,
+                settings=settings,
+                region=settings.s3_region,
                 endpoint_url=endpoint,
-                config=Config(
-                    signature_version="s3v4",
-                    retries={"max_attempts": 5, "mode": "adaptive"},
-                    s3={"addressing_style": "path" if endpoint else "auto"},
-                ),
+                config={
+                    "signature_version": "s3v4",
+                    "retries": {"max_attempts": 5, "mode": "adaptive"},
+                    "s3": {"addressing_style": "path" if endpoint else "auto"},
+                },
             )
         return self._client
 
@@ -337,7 +336,7 @@ class LocalObjectStore:
         """S3's EventBridge notification ("Object Created" on the default bus), so what S3 objects
         start (the recording pipeline) starts the same way. After the rename: a failed publish
         raises, and the caller's retry rewrites the object and publishes again."""
-        client = _events_client(self._settings.aws_region, self._settings.aws_endpoint_url)
+        client = aws_client("events", settings=self._settings)
         detail = {
             "version": "0",
             "bucket": {"name": self.bucket},
@@ -512,13 +511,6 @@ class _HashingWriter:
         self.sha256.update(data)
         self.md5.update(data)
         return len(data)
-
-
-@lru_cache(maxsize=2)
-def _events_client(region: str, endpoint_url: str | None) -> Any:
-    import boto3
-
-    return boto3.client("events", region_name=region, endpoint_url=endpoint_url)
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from agents_meetings.aws_clients import aws_client
 from agents_meetings.clock import isoformat_z, utcnow
 from agents_meetings.events.catalog import REQUIRED_FIELDS, DomainEvent
 from agents_meetings.observability import logger, metrics
@@ -37,11 +38,7 @@ class EventBridgePublisher:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
-
-            self._client = boto3.client(
-                "events", region_name=self._settings.aws_region, endpoint_url=self._settings.aws_endpoint_url
-            )
+            self._client = aws_client("events", settings=self._settings)
         return self._client
 
     def publish(self, event: DomainEvent, detail: Mapping[str, Any]) -> str:

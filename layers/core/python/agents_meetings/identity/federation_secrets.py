@@ -11,18 +11,12 @@ from typing import Literal
 
 from pydantic import SecretStr
 
+from agents_meetings.secret_values import resolve_secret
 from agents_meetings.settings import Settings
 
 FederationSecret = Literal["google_client_secret", "microsoft_client_secret", "ldap_bind_password"]
 
 
 def federation_secret(name: FederationSecret, direct: SecretStr | None, settings: Settings) -> str | None:
-    if direct is not None:
-        return direct.get_secret_value() or None
-    if not settings.federation_secret_arn:
-        return None
-    from aws_lambda_powertools.utilities import parameters
-
-    values = parameters.get_secret(settings.federation_secret_arn, transform="json", max_age=300)
-    value = values.get(name) if isinstance(values, dict) else None
-    return str(value) if value else None
+    """The environment's value (an empty one is None), else the key ``name`` of the federation secret."""
+    return resolve_secret(direct, settings.federation_secret_arn, key=name) or None

@@ -20,6 +20,7 @@ from pynamodb.transactions import TransactWrite
 
 from agents_meetings.audit import SYSTEM, Actor, AuditLog
 from agents_meetings.clock import utcnow
+from agents_meetings.conditions import is_condition_failure
 from agents_meetings.email import EmailMessage, EmailSender
 from agents_meetings.errors import DomainError, Forbidden, Unprocessable
 from agents_meetings.events.catalog import DomainEvent
@@ -211,7 +212,7 @@ class PasswordService:
                     condition=PasswordResetModel.used_at.does_not_exist(),
                 )
             except UpdateError as exc:
-                if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+                if not is_condition_failure(exc):
                     raise
 
     def _reset_email(self, user: UserModel, token: str) -> EmailMessage:

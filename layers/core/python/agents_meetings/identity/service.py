@@ -10,6 +10,7 @@ from pynamodb.transactions import TransactWrite
 
 from agents_meetings.audit import SYSTEM, Actor, AuditLog
 from agents_meetings.clock import utcnow
+from agents_meetings.conditions import cancelled_by_condition
 from agents_meetings.errors import Conflict, Forbidden, Unauthenticated
 from agents_meetings.events.catalog import DomainEvent
 from agents_meetings.events.publisher import EventPublisher
@@ -116,10 +117,9 @@ class AuthService:
                         condition=UserEmailModel.email.does_not_exist(),
                     )
         except TransactWriteError as exc:
-            reasons = [getattr(r, "code", None) if r else None for r in (exc.cancellation_reasons or [])]
-            if reasons and reasons[0] == "ConditionalCheckFailed":
+            if cancelled_by_condition(exc, 0):
                 return None  # email taken
-            if claim_bootstrap and len(reasons) > 2 and reasons[2] == "ConditionalCheckFailed":
+            if claim_bootstrap and cancelled_by_condition(exc, 2):
                 return None  # someone else became the first admin
             raise
         return user

@@ -8,6 +8,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, Protocol
 
+from agents_meetings.aws_clients import aws_client
 from agents_meetings.settings import Settings, get_settings
 
 
@@ -26,11 +27,7 @@ class SnsSmsSender:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
-
-            self._client = boto3.client(
-                "sns", region_name=self._settings.aws_region, endpoint_url=self._settings.aws_endpoint_url
-            )
+            self._client = aws_client("sns", settings=self._settings)
         return self._client
 
     def send(self, phone_number: str, message: str) -> None:

@@ -12,7 +12,9 @@ from jose import JWTError, jwt
 from pynamodb.exceptions import DoesNotExist, PutError
 
 from agents_meetings.clock import utcnow
+from agents_meetings.conditions import is_condition_failure
 from agents_meetings.errors import Unauthenticated
+from agents_meetings.secret_values import resolve_secret
 from agents_meetings.settings import Settings, get_settings
 from agents_meetings.tables import RevokedTokenModel
 from agents_meetings.users.sessions import SessionService
@@ -49,12 +51,9 @@ class TokenPair:
 @lru_cache(maxsize=1)
 def _signing_key() -> str:
     settings = get_settings()
-    if settings.jwt_secret is not None:
-        return settings.jwt_secret.get_secret_value()
-    if settings.jwt_secret_arn:
-        from aws_lambda_powertools.utilities import parameters
-
-        return str(parameters.get_secret(settings.jwt_secret_arn, max_age=300))
+    key = resolve_secret(settings.jwt_secret, settings.jwt_secret_arn)
+    if key is not None:
+        return key
     raise RuntimeError("No JWT signing key: set JWT_SECRET (local) or JWT_SECRET_ARN (cloud)")
 
 
@@ -207,7 +206,7 @@ def revoke(claims: TokenClaims, reason: str, *, only_if_unused: bool = False) ->
     try:
         entry.save(condition=RevokedTokenModel.jti.does_not_exist())
     except PutError as exc:
-        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+        if is_condition_failure(exc):
             return False
         raise
     return True

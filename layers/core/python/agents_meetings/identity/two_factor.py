@@ -22,6 +22,7 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from agents_meetings.audit import Actor, AuditLog
 from agents_meetings.clock import utcnow
+from agents_meetings.conditions import is_condition_failure
 from agents_meetings.crypto import EnvelopeCipher, secrets_cipher
 from agents_meetings.errors import Conflict, InvalidRequest, ServiceUnavailable, Unauthenticated
 from agents_meetings.identity.passwords import hash_password, verify_password
@@ -75,10 +76,6 @@ class Enrolment:
     secret: str
     otpauth_uri: str
     qr_svg: str
-
-
-def _conditional_failed(exc: Exception) -> bool:
-    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
 def _timestep(moment_seconds: float) -> int:
@@ -157,7 +154,7 @@ class TwoFactorService:
                 condition=UserTwoFactorModel.user_id.does_not_exist() | (UserTwoFactorModel.is_enabled == False)  # noqa: E712
             )
         except PutError as exc:
-            if _conditional_failed(exc):
+            if is_condition_failure(exc):
                 raise Conflict(
                     "Two-factor authentication is already on; disable it first to enrol a new device.",
                     code="two_factor_already_enabled",
@@ -195,7 +192,7 @@ class TwoFactorService:
                 & (UserTwoFactorModel.secret_key == item.secret_key),
             )
         except UpdateError as exc:
-            if _conditional_failed(exc):
+            if is_condition_failure(exc):
                 raise Conflict("Two-factor enrolment changed meanwhile; try again.", code="two_factor_changed") from exc
             raise
         self._audit.record(actor, "auth.2fa_enabled", "user", user.id)
@@ -351,7 +348,7 @@ class TwoFactorService:
                 ),
             )
         except UpdateError as exc:
-            if _conditional_failed(exc):
+            if is_condition_failure(exc):
                 return False
             raise
         return True
@@ -377,7 +374,7 @@ class TwoFactorService:
                     condition=UserTwoFactorModel.backup_codes_version == item.backup_codes_version,
                 )
             except UpdateError as exc:
-                if _conditional_failed(exc):
+                if is_condition_failure(exc):
                     continue
                 raise
             return True
@@ -406,7 +403,7 @@ class TwoFactorService:
         try:
             item.update(actions=[code_hash.remove(), expires_at.remove()], condition=code_hash == stored)
         except UpdateError as exc:
-            if _conditional_failed(exc):
+            if is_condition_failure(exc):
                 return False  # used by a concurrent request
             raise
         return True
@@ -483,12 +480,12 @@ def _count_in_window(
         item.update(actions=[count.add(1)], condition=in_window if limit is None else in_window & (count < limit))
         return True
     except UpdateError as exc:
-        if not _conditional_failed(exc):
+        if not is_condition_failure(exc):
             raise
     try:
         item.update(actions=[start.set(now), count.set(1)], condition=start.does_not_exist() | (start <= since))
         return True
     except UpdateError as exc:
-        if not _conditional_failed(exc):
+        if not is_condition_failure(exc):
             raise
         return False

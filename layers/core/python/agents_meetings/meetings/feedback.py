@@ -21,6 +21,7 @@ from pynamodb.exceptions import DoesNotExist, PutError
 
 from agents_meetings.audit import Actor, AuditLog
 from agents_meetings.clock import utcnow
+from agents_meetings.conditions import is_condition_failure
 from agents_meetings.errors import Conflict, Forbidden
 from agents_meetings.events.catalog import DomainEvent
 from agents_meetings.events.publisher import EventPublisher
@@ -67,7 +68,7 @@ class FeedbackService:
         try:
             feedback.save(condition=MeetingFeedbackModel.user_id.does_not_exist())
         except PutError as exc:
-            if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+            if is_condition_failure(exc):
                 raise Conflict(
                     "You have already given feedback on this meeting.", code="feedback_already_given"
                 ) from exc

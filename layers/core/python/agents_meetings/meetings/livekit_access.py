@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from agents_meetings.errors import ServiceUnavailable
+from agents_meetings.secret_values import resolve_secret
 from agents_meetings.settings import Settings, get_settings
 
 
@@ -20,13 +21,7 @@ class RoomAccess:
 
 
 def livekit_api_secret(settings: Settings) -> str | None:
-    if settings.livekit_api_secret is not None:
-        return settings.livekit_api_secret.get_secret_value()
-    if settings.livekit_api_secret_arn:
-        from aws_lambda_powertools.utilities import parameters
-
-        return str(parameters.get_secret(settings.livekit_api_secret_arn, max_age=300))
-    return None
+    return resolve_secret(settings.livekit_api_secret, settings.livekit_api_secret_arn)
 
 
 def build_room_access(

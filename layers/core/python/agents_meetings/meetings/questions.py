@@ -16,6 +16,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from agents_meetings.audit import Actor, AuditLog
 from agents_meetings.clock import to_utc, utcnow
+from agents_meetings.conditions import is_condition_failure
 from agents_meetings.errors import Conflict, Forbidden, NotFound
 from agents_meetings.events.catalog import DomainEvent
 from agents_meetings.events.publisher import EventPublisher
@@ -85,7 +86,7 @@ class QuestionService:
                 condition=MeetingQuestionModel.answered_at.does_not_exist(),
             )
         except UpdateError as exc:
-            if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+            if is_condition_failure(exc):
                 raise Conflict("This question has already been answered.", code="question_already_answered") from exc
             raise
         self._audit.record(actor, "meeting.question_answered", "meeting", meeting_id, {"question_id": question_id})

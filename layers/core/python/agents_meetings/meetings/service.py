@@ -19,6 +19,7 @@ from pynamodb.transactions import TransactWrite
 
 from agents_meetings.audit import Actor, AuditLog
 from agents_meetings.clock import isoformat_z, to_utc, utcnow
+from agents_meetings.conditions import is_condition_failure
 from agents_meetings.errors import Conflict, Forbidden, InvalidRequest, NotFound, Unprocessable
 from agents_meetings.events.catalog import DomainEvent
 from agents_meetings.events.publisher import EventPublisher
@@ -412,7 +413,7 @@ class MeetingService:
                 participant.save(condition=ParticipantModel.user_id.does_not_exist())
                 invited.append(user_id)
             except PutError as exc:
-                if not _is_condition_failure(exc):
+                if not is_condition_failure(exc):
                     raise
                 already.append(user_id)
         if invited:
@@ -511,7 +512,7 @@ class MeetingService:
                             condition=ParticipantModel.status == ParticipantStatus.JOINED.value,
                         )
                     except UpdateError as exc:
-                        if not _is_condition_failure(exc):
+                        if not is_condition_failure(exc):
                             raise
                         continue  # left meanwhile: decide again on a fresh read
                 return participant, None
@@ -544,7 +545,7 @@ class MeetingService:
                 )
                 return participant, previous
             except (PutError, UpdateError) as exc:
-                if not _is_condition_failure(exc):
+                if not is_condition_failure(exc):
                     raise
                 # Another request changed the participant first: read again and decide anew.
         raise Conflict("Your presence in this meeting changed meanwhile; retry.", code="concurrent_update")
@@ -565,7 +566,7 @@ class MeetingService:
                 condition=ParticipantModel.status == ParticipantStatus.JOINED.value,
             )
         except UpdateError as exc:
-            if _is_condition_failure(exc):
+            if is_condition_failure(exc):
                 return False  # already left (a concurrent leave or end): nothing more to record
             raise
         self._events.publish(
@@ -603,7 +604,7 @@ class MeetingService:
                 condition=MeetingModel.version == expected,
             )
         except UpdateError as exc:
-            if _is_condition_failure(exc):
+            if is_condition_failure(exc):
                 raise Conflict("The meeting changed meanwhile; reload and retry.", code="concurrent_update") from exc
             raise
 
@@ -638,7 +639,3 @@ def _time_range(attribute: Any, start: datetime | None, end: datetime | None) ->
     if end:
         return attribute <= to_utc(end)
     return None
-
-
-def _is_condition_failure(exc: Exception) -> bool:
-    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"

@@ -13,13 +13,13 @@ import html
 import json
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import lru_cache
 from typing import Any, Protocol
 from urllib.parse import quote
 
 from jose import JWTError, jwt
 from pynamodb.exceptions import DoesNotExist
 
+from agents_meetings.aws_clients import aws_client
 from agents_meetings.clock import utcnow
 from agents_meetings.email import EmailMessage, EmailSender
 from agents_meetings.errors import InvalidRequest
@@ -42,18 +42,11 @@ class EmailQueue(Protocol):
     def enqueue(self, user_id: str, notification_id: str) -> None: ...
 
 
-@lru_cache(maxsize=2)
-def _sqs_client(region: str, endpoint_url: str | None) -> Any:
-    import boto3
-
-    return boto3.client("sqs", region_name=region, endpoint_url=endpoint_url)
-
-
 class SqsEmailQueue:
     def __init__(self, queue_url: str, settings: Settings | None = None, client: Any = None):
         settings = settings or get_settings()
         self._url = queue_url
-        self._client = client or _sqs_client(settings.aws_region, settings.aws_endpoint_url)
+        self._client = client or aws_client("sqs", settings=settings)
 
     def enqueue(self, user_id: str, notification_id: str) -> None:
         body = json.dumps({"user_id": user_id, "notification_id": notification_id})

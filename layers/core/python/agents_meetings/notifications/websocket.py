@@ -14,11 +14,11 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import lru_cache
 from typing import Any, Protocol
 
 from pynamodb.exceptions import DeleteError, DoesNotExist
 
+from agents_meetings.aws_clients import aws_client
 from agents_meetings.clock import utcnow
 from agents_meetings.errors import Unauthenticated
 from agents_meetings.observability import logger, metrics
@@ -38,14 +38,8 @@ class ConnectionSender(Protocol):
     def close(self, connection_id: str) -> None: ...
 
 
-@lru_cache(maxsize=4)
-def _management_client(endpoint_url: str, region: str) -> Any:
-    import boto3
-    from botocore.config import Config
-
-    # Short timeouts: one slow connection must not hold up a fan-out for long.
-    config = Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=2, read_timeout=3)
-    return boto3.client("apigatewaymanagementapi", endpoint_url=endpoint_url, region_name=region, config=config)
+# Short timeouts: one slow connection must not hold up a fan-out for long.
+MANAGEMENT_CLIENT_CONFIG = {"retries": {"max_attempts": 2, "mode": "standard"}, "connect_timeout": 2, "read_timeout": 3}
 
 
 class ApiGatewayManagementSender:
@@ -56,7 +50,9 @@ class ApiGatewayManagementSender:
         url = endpoint_url or settings.websocket_management_url
         if client is None and not url:
             raise RuntimeError("WEBSOCKET_MANAGEMENT_URL is not set")
-        self._client = client or _management_client(str(url), settings.aws_region)
+        self._client = client or aws_client(
+            "apigatewaymanagementapi", settings=settings, endpoint_url=str(url), config=MANAGEMENT_CLIENT_CONFIG
+        )
 
     def post(self, connection_id: str, data: bytes) -> None:
         try:

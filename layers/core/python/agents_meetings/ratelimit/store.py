@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from agents_meetings.conditions import is_condition_failure
 from agents_meetings.tables import RateLimitCounterModel
 
 
@@ -86,7 +87,7 @@ class DynamoDBCounterStore:
             )
         except Exception as exc:
             response = getattr(exc, "response", None) or {}
-            if response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if is_condition_failure(exc):
                 return _counts(response.get("Item"), window, taken=False)
             raise RateLimitStoreError(str(exc)) from exc
         return _counts(answer.get("Attributes"), window, taken=True)

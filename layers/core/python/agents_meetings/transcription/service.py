@@ -20,6 +20,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from agents_meetings.clock import isoformat_z, utcnow
+from agents_meetings.conditions import is_condition_failure
 from agents_meetings.errors import NotFound, Unprocessable
 from agents_meetings.events.catalog import DomainEvent
 from agents_meetings.events.publisher import EventBridgePublisher, EventPublisher
@@ -105,10 +106,6 @@ def _outcome(job: TranscriptionJobModel, *, transcribed: bool) -> TranscriptionO
     )
 
 
-def _conditional_failed(exc: Exception) -> bool:
-    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
-
-
 class TranscriptionService:
     def __init__(
         self,
@@ -190,7 +187,7 @@ class TranscriptionService:
                 condition=TranscriptionJobModel.status != "completed",
             )
         except UpdateError as exc:
-            if not _conditional_failed(exc):
+            if not is_condition_failure(exc):
                 raise TranscriptionRetryableError(f"Could not record the transcript: {exc}") from exc
             # A concurrent run completed first and published; its files equal ours.
             job.refresh(consistent_read=True)
@@ -294,7 +291,7 @@ class TranscriptionService:
         try:
             job.save(condition=TranscriptionJobModel.id.does_not_exist())
         except PutError as exc:
-            if not _conditional_failed(exc):
+            if not is_condition_failure(exc):
                 raise
             return TranscriptionJobModel.get(job_id, consistent_read=True)
         return job
@@ -309,7 +306,7 @@ class TranscriptionService:
                 condition=TranscriptionJobModel.status != "completed",
             )
         except UpdateError as exc:
-            if not _conditional_failed(exc):
+            if not is_condition_failure(exc):
                 logger.exception("could not mark the transcription job failed", extra={"job_id": job.id})
         logger.warning("transcription failed", extra={"job_id": job.id, "error_message": message[:ERROR_MESSAGE_MAX]})
 

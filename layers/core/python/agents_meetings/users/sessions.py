@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from agents_meetings.clock import utcnow
+from agents_meetings.conditions import is_condition_failure
 from agents_meetings.errors import NotFound, Unauthenticated
 from agents_meetings.request_context import current_origin
 from agents_meetings.settings import Settings, get_settings
@@ -78,7 +79,7 @@ class SessionService:
                 & SessionModel.revoked_at.does_not_exist(),
             )
         except UpdateError as exc:
-            if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+            if not is_condition_failure(exc):
                 raise
             self.detect_reuse(session_id)
             raise _ended("This session has ended; sign in again.") from exc
@@ -157,5 +158,5 @@ class SessionService:
                 condition=SessionModel.revoked_at.does_not_exist(),
             )
         except UpdateError as exc:
-            if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+            if not is_condition_failure(exc):
                 raise  # already ended is fine; anything else is a real failure

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from agents_meetings.secret_values import resolve_secret
 from agents_meetings.settings import Settings, get_settings
 from agents_meetings.transcription.engines.base import (
     AudioInput,
@@ -25,13 +26,7 @@ SEGMENT_PAUSE_SECONDS = 1.5
 
 
 def deepgram_api_key(settings: Settings) -> str | None:
-    if settings.deepgram_api_key is not None:
-        return settings.deepgram_api_key.get_secret_value()
-    if settings.deepgram_api_key_arn:
-        from aws_lambda_powertools.utilities import parameters
-
-        return str(parameters.get_secret(settings.deepgram_api_key_arn, max_age=300))
-    return None
+    return resolve_secret(settings.deepgram_api_key, settings.deepgram_api_key_arn)
 
 
 def _speaker(value: Any) -> str | None:
