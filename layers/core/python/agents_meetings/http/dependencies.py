@@ -27,6 +27,11 @@ async def publisher() -> EventPublisher:
     return event_publisher()
 
 
+def build_auth_service() -> AuthService:
+    """The AuthService outside dependency injection (the rate-limit middleware, ``AdminRoute``)."""
+    return AuthService(event_publisher())
+
+
 async def auth_service(events: Annotated[EventPublisher, Depends(publisher)]) -> AuthService:
     return AuthService(events)
 

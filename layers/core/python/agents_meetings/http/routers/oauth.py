@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from agents_meetings.errors import Unauthenticated
 from agents_meetings.http.dependencies import publisher
 from agents_meetings.http.errors import error_responses
+from agents_meetings.http.origin import client_ip
 from agents_meetings.http.schemas import PlainLine, TokenOut
-from agents_meetings.http.security import client_ip
 from agents_meetings.http.sign_in import sign_in_response
 from agents_meetings.http.two_factor_schemas import TwoFactorChallengeOut
 from agents_meetings.identity.federation import FederatedSignIn

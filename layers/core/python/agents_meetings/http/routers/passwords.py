@@ -13,13 +13,14 @@ from agents_meetings.audit import SYSTEM, Actor
 from agents_meetings.events.publisher import EventPublisher
 from agents_meetings.http.dependencies import publisher
 from agents_meetings.http.errors import error_responses
+from agents_meetings.http.origin import client_ip
 from agents_meetings.http.schemas import (
     ChangePasswordIn,
     PasswordResetConfirmIn,
     PasswordResetRequestedOut,
     PasswordResetRequestIn,
 )
-from agents_meetings.http.security import CurrentPrincipal, client_ip
+from agents_meetings.http.security import CurrentPrincipal
 from agents_meetings.identity.password_lifecycle import PasswordService
 from agents_meetings.notifications_email import EmailSender, SesEmailSender
 from agents_meetings.settings import get_settings

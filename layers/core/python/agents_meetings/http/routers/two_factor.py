@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, status
 
 from agents_meetings.http.errors import error_responses
+from agents_meetings.http.origin import client_ip
 from agents_meetings.http.schemas import TokenOut
-from agents_meetings.http.security import CurrentPrincipal, client_ip
+from agents_meetings.http.security import CurrentPrincipal
 from agents_meetings.http.sign_in import token_response
 from agents_meetings.http.two_factor_schemas import (
     BackupCodesOut,

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Path, Query
-from pynamodb.exceptions import DoesNotExist
 
 from agents_meetings.audit import AuditLog
 from agents_meetings.clock import utcnow
@@ -22,7 +21,10 @@ from agents_meetings.http.schemas import (
     UserOut,
 )
 from agents_meetings.http.security import AdminPrincipal, AdminRoute, CurrentPrincipal
-from agents_meetings.tables import AuditLogModel, UserStatisticsModel
+from agents_meetings.statistics.reading import statistics_of
+
+if TYPE_CHECKING:
+    from agents_meetings.tables import AuditLogModel
 from agents_meetings.users.service import AccountStatus, ProfileChanges, Role
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
@@ -54,15 +56,12 @@ async def update_me(body: ProfileIn, principal: CurrentPrincipal, service: UserS
     summary="Meetings you hosted and attended, and time spent in meetings",
 )
 async def my_statistics(principal: CurrentPrincipal) -> StatisticsOut:
-    try:
-        stats = UserStatisticsModel.get(principal.user.id)
-    except DoesNotExist:
-        return StatisticsOut(user_id=principal.user.id, meetings_hosted=0, meetings_attended=0, attended_seconds=0)
+    stats = statistics_of(principal.user.id)
     return StatisticsOut(
         user_id=stats.user_id,
-        meetings_hosted=int(stats.meetings_hosted),
-        meetings_attended=int(stats.meetings_attended),
-        attended_seconds=int(stats.attended_seconds),
+        meetings_hosted=stats.meetings_hosted,
+        meetings_attended=stats.meetings_attended,
+        attended_seconds=stats.attended_seconds,
     )
 
 
