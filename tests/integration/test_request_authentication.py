@@ -3,16 +3,17 @@ the access token's verification; the route then reads the account once."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from agents_meetings.http.rate_limits import reset_rate_limiting
-from agents_meetings.settings import get_settings, reset_settings
+import test_rate_limits_api
 from http_support import assert_error
 from jose import jwt
 
 pytestmark = pytest.mark.integration
+
+rate_limiting = test_rate_limits_api.rate_limiting  # the fixture: turns rate limiting on
 
 ME = "/api/v1/users/me"
 LIMITS = "/api/v1/admin/rate-limits"
@@ -30,18 +31,6 @@ def decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(jwt, "decode", counting)
     return seen
-
-
-@pytest.fixture
-def rate_limiting(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], None]]:
-    def on() -> None:
-        monkeypatch.setenv("RATE_LIMIT_ENABLED", "true")
-        reset_settings()
-        reset_rate_limiting()
-        assert get_settings().rate_limit_enabled
-
-    yield on
-    reset_rate_limiting()
 
 
 def test_the_access_token_is_decoded_once_per_request_with_the_rate_limiter_on(

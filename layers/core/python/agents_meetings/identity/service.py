@@ -171,10 +171,7 @@ class AuthService:
         claims = verified or self.verify_access_token(token)
         if is_revoked(claims.jti):
             raise Unauthenticated("Token has been revoked.", code="token_revoked")
-        try:
-            user = UserModel.get(claims.subject)
-        except DoesNotExist as exc:
-            raise Unauthenticated("Token is not valid.", code="invalid_token") from exc
+        user = _token_user(claims)
         ensure_can_sign_in(user)
         SessionService().touch(claims.session_id)
         if issued_before(claims, user.tokens_valid_after):
@@ -188,10 +185,7 @@ class AuthService:
             raise self._reused(claims)
         if reason is not None:
             raise Unauthenticated("Token has been revoked.", code="token_revoked")
-        try:
-            user = UserModel.get(claims.subject)
-        except DoesNotExist as exc:
-            raise Unauthenticated("Token is not valid.", code="invalid_token") from exc
+        user = _token_user(claims)
         ensure_can_sign_in(user)
         if issued_before(claims, user.tokens_valid_after):
             raise Unauthenticated("Token has been revoked.", code="token_revoked")
@@ -222,6 +216,14 @@ class AuthService:
             revoke(refresh_claims, "logout")
         SessionService().end(access.subject, access.session_id)
         self._audit.record(actor, "auth.logout", "user", access.subject)
+
+
+def _token_user(claims: TokenClaims) -> UserModel:
+    """The user a valid token names; a token of a user that no longer exists is not valid."""
+    try:
+        return UserModel.get(claims.subject)
+    except DoesNotExist as exc:
+        raise Unauthenticated("Token is not valid.", code="invalid_token") from exc
 
 
 def _bootstrap_marker_exists() -> bool:

@@ -4,13 +4,13 @@ admin storage policies and apply-policy, and the LiveKit webhook receiver."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, status
+from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StrictBool, StrictInt, StringConstraints
 
 from agents_meetings.clock import isoformat_z
-from agents_meetings.http.dependencies import DEFAULT_PAGE, Cursor, Limit, publisher
+from agents_meetings.http.dependencies import DEFAULT_PAGE, Cursor, Limit, RecordingServiceDep, ResourceId
 from agents_meetings.http.errors import error_responses
 from agents_meetings.http.schemas import LINE_CHECK, PageOut
 from agents_meetings.http.security import AdminPrincipal, AdminRoute, CurrentPrincipal
@@ -34,16 +34,8 @@ admin_recordings_router = APIRouter(
 )
 webhook_router = APIRouter(prefix="/api/v1/webhooks/livekit", tags=["webhooks"])
 
-Id = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
 UtcDateTime = Annotated[datetime, PlainSerializer(lambda v: isoformat_z(v), return_type=str)]
 PolicyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), LINE_CHECK]
-
-
-async def recording_service(events: Annotated[Any, Depends(publisher)]) -> RecordingService:
-    return RecordingService(events)
-
-
-RecordingServiceDep = Annotated[RecordingService, Depends(recording_service)]
 
 
 # --- bodies -------------------------------------------------------------------------------------
@@ -291,7 +283,9 @@ async def stop_recording(body: StopIn, principal: CurrentPrincipal, service: Rec
     responses=error_responses(401, 403, 404),
     summary="A recording: status, tracks, thumbnail, preview and signed download URLs",
 )
-async def get_recording(recording_id: Id, principal: CurrentPrincipal, service: RecordingServiceDep) -> RecordingOut:
+async def get_recording(
+    recording_id: ResourceId, principal: CurrentPrincipal, service: RecordingServiceDep
+) -> RecordingOut:
     return details_out(service.get_recording_status(principal.actor, recording_id), service)
 
 
@@ -302,7 +296,7 @@ async def get_recording(recording_id: Id, principal: CurrentPrincipal, service: 
     summary="A meeting's recordings, newest first",
 )
 async def list_meeting_recordings(
-    meeting_id: Id,
+    meeting_id: ResourceId,
     principal: CurrentPrincipal,
     service: RecordingServiceDep,
     limit: Limit = DEFAULT_PAGE,
@@ -332,12 +326,12 @@ async def list_policies(
 
 
 @admin_policies_router.get("/{policy_id}", response_model=PolicyOut, responses=error_responses(401, 403, 404))
-async def get_policy(policy_id: Id, principal: AdminPrincipal) -> PolicyOut:
+async def get_policy(policy_id: ResourceId, principal: AdminPrincipal) -> PolicyOut:
     return PolicyOut.of(StoragePolicyService().get(policy_id))
 
 
 @admin_policies_router.put("/{policy_id}", response_model=PolicyOut, responses=error_responses(401, 403, 404, 422))
-async def update_policy(policy_id: Id, body: PolicyPatch, principal: AdminPrincipal) -> PolicyOut:
+async def update_policy(policy_id: ResourceId, body: PolicyPatch, principal: AdminPrincipal) -> PolicyOut:
     changes = body.model_dump(exclude_unset=True)
     return PolicyOut.of(StoragePolicyService().update(principal.actor, policy_id, changes))
 
@@ -348,7 +342,7 @@ async def update_policy(policy_id: Id, body: PolicyPatch, principal: AdminPrinci
     responses=error_responses(401, 403, 404, 409),
     summary="Apply the recording's storage policy now: delete it if expired, else move it to the policy's tier",
 )
-async def apply_policy(recording_id: Id, principal: AdminPrincipal) -> RetentionOut:
+async def apply_policy(recording_id: ResourceId, principal: AdminPrincipal) -> RetentionOut:
     return RetentionOut.of(apply_policy_now(principal.actor, recording_id))
 
 
