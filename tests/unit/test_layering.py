@@ -78,22 +78,6 @@ LAZY_IMPORTS = {
     *(("agents_meetings.http.routers", m) for m in MODULES if m.startswith("agents_meetings.http.routers.")),
 }
 
-# Violations in files other engineers are changing in parallel (issue 12); emptied after the merge.
-# Each entry: (importing module, imported module).
-KNOWN_VIOLATIONS: set[tuple[str, str]] = {
-    # Function-local imports (r-http: http/; r-recordings: recordings/service.py).
-    ("agents_meetings.http.routers", "agents_meetings.http.routers.auth"),
-    ("agents_meetings.http.routers.oauth", "agents_meetings.identity.ldap_directory"),
-    ("agents_meetings.http.routers.oauth", "agents_meetings.identity.saml"),
-    ("agents_meetings.http.routers.recordings", "agents_meetings.audit"),
-    ("agents_meetings.http.routers.recordings", "agents_meetings.meetings.livekit_access"),
-    ("agents_meetings.http.routers.recordings", "agents_meetings.recordings.egress"),
-    ("agents_meetings.http.routers.recordings", "agents_meetings.settings"),
-    ("agents_meetings.http.security", "agents_meetings.identity.two_factor"),
-    ("agents_meetings.http.rate_limits", "agents_meetings.identity.tokens"),
-    ("agents_meetings.recordings.service", "agents_meetings.recordings.access"),
-}
-
 
 @dataclass(frozen=True)
 class Import:
@@ -182,10 +166,6 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
-def _unknown(pairs: set[tuple[str, str]]) -> set[tuple[str, str]]:
-    return pairs - KNOWN_VIOLATIONS
-
-
 def test_every_module_of_the_package_belongs_to_a_layer() -> None:
     unplaced = sorted({m for m in MODULES if m != PACKAGE and _part(m) not in RANK})
     assert not unplaced, f"add these to a layer in LAYERS (and README's architecture table): {unplaced}"
@@ -197,10 +177,9 @@ def test_no_module_imports_a_higher_layer() -> None:
         for i in IMPORTS
         if _part(i.module) and _part(i.target) and RANK[_part(i.target)] > RANK[_part(i.module)]
     }
-    unknown = _unknown(set(upward))
-    assert not unknown, "imports pointing up a layer:\n" + "\n".join(
+    assert not upward, "imports pointing up a layer:\n" + "\n".join(
         f"  {m} (line {upward[m, t].line}, {NAMES[_part(m)]}) imports {t} ({NAMES[_part(t)]})"
-        for m, t in sorted(unknown)
+        for m, t in sorted(upward)
     )
 
 
@@ -208,7 +187,7 @@ def test_domain_packages_import_each_other_without_cycles() -> None:
     graph: dict[str, set[str]] = {}
     for i in IMPORTS:
         source, target = _part(i.module), _part(i.target)
-        if source in DOMAIN and target in DOMAIN and source != target and (i.module, i.target) not in KNOWN_VIOLATIONS:
+        if source in DOMAIN and target in DOMAIN and source != target:
             graph.setdefault(source, set()).add(target)
     assert _cycle(graph) is None, f"domain packages in a cycle: {' -> '.join(_cycle(graph) or [])}"
 
@@ -216,26 +195,18 @@ def test_domain_packages_import_each_other_without_cycles() -> None:
 def test_the_module_import_graph_has_no_cycle() -> None:
     graph: dict[str, set[str]] = {}
     for i in IMPORTS:
-        if (i.module, i.target) not in KNOWN_VIOLATIONS:
-            graph.setdefault(i.module, set()).add(i.target)
+        graph.setdefault(i.module, set()).add(i.target)
     assert _cycle(graph) is None, f"modules in an import cycle: {' -> '.join(_cycle(graph) or [])}"
 
 
 def test_no_function_local_import_of_the_packages_own_modules() -> None:
     local = {(i.module, i.target): i for i in IMPORTS if i.local}
-    unknown = _unknown(set(local) - LAZY_IMPORTS)
+    unknown = set(local) - LAZY_IMPORTS
     assert not unknown, (
         "function-local imports of the package's own modules (import at the top; if that makes a "
         "cycle, fix the structure):\n"
         + "\n".join(f"  {m} (line {local[m, t].line}) imports {t}" for m, t in sorted(unknown))
     )
-
-
-def test_the_known_violations_are_all_still_there() -> None:
-    """An entry fixed by its owner leaves the list, so the list only shrinks."""
-    every = {(i.module, i.target) for i in IMPORTS}
-    stale = sorted(KNOWN_VIOLATIONS - every)
-    assert not stale, f"no longer violated, remove from KNOWN_VIOLATIONS: {stale}"
 
 
 def test_the_checker_sees_upward_local_and_cyclic_imports() -> None:

@@ -30,3 +30,10 @@ def cancelled_by_condition(exc: BaseException, index: int) -> bool:
     """True when the transaction's item at ``index`` was cancelled because its condition failed."""
     codes = cancellation_codes(exc)
     return index < len(codes) and codes[index] == CANCELLED_BY_CONDITION
+
+
+def transaction_cancelled_by_condition(exc: BaseException, index: int | None = None) -> bool:
+    """True when a cancelled transaction failed on a condition: on any item, or on the one at ``index``."""
+    if index is not None:
+        return cancelled_by_condition(exc, index)
+    return CANCELLED_BY_CONDITION in cancellation_codes(exc)

@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from agents_meetings import __version__
 from agents_meetings.http.errors import install_error_handlers
 from agents_meetings.http.methods import MethodNotAllowedMiddleware
+from agents_meetings.http.origin import client_ip
 from agents_meetings.http.rate_limits import RateLimitMiddleware
 from agents_meetings.http.security_headers import SecurityHeadersMiddleware
 from agents_meetings.observability import logger, metrics, tracer
@@ -45,14 +46,7 @@ class RequestIdMiddleware:
         if not request_id:
             request_id = Headers(scope=scope).get("x-request-id") or str(uuid.uuid4())
         scope.setdefault("state", {})["request_id"] = request_id
-        identity = (event.get("requestContext") or {}).get("identity") or {}
-        client = scope.get("client")
-        current_origin.set(
-            RequestOrigin(
-                ip=identity.get("sourceIp") or (client[0] if client else None),
-                user_agent=Headers(scope=scope).get("user-agent"),
-            )
-        )
+        current_origin.set(RequestOrigin(ip=client_ip(scope), user_agent=Headers(scope=scope).get("user-agent")))
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -2,73 +2,31 @@
 one decision, the X-RateLimit-* headers on every response and a 429 in the platform's error shape.
 
 Plain ASGI, like RequestIdMiddleware. The caller's tier comes from the access token's ``role``
-claim, verified here without any DynamoDB read (revocation is the route's business; a revoked
-token still gets its tier's limit and then a 401).
+claim, verified here without any DynamoDB read by the one token check of the request
+(``security.token_claims``, which the route's ``current_principal`` then reuses; revocation is the
+route's business: a revoked token still gets its tier's limit and then a 401).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from jose import JWTError, jwt
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agents_meetings.clock import utcnow
 from agents_meetings.http.errors import ErrorBody, ErrorResponse
+from agents_meetings.http.origin import client_ip
+from agents_meetings.http.security import token_claims
 from agents_meetings.ratelimit.config import config_cache
 from agents_meetings.ratelimit.rules import EXEMPT_PATHS, special_route, tier_for_role
 from agents_meetings.ratelimit.service import Decision, decide_or_allow, refusal
 from agents_meetings.settings import get_settings
 
-CLOCK_SKEW_SECONDS = 10
 
-
-def token_caller(authorization: str | None) -> tuple[str, str] | None:
-    """(user id, role) of a valid access token, else None. Signature, issuer, audience, type and
-    expiry are checked as TokenService checks them; the deny list is not read."""
-    from agents_meetings.identity.tokens import ALLOWED_ALGORITHMS, MAX_TOKEN_CHARS, _signing_key
-
-    if not authorization:
-        return None
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token or len(token) > MAX_TOKEN_CHARS:
-        return None
-    settings = get_settings()
-    try:
-        if jwt.get_unverified_header(token).get("alg") not in ALLOWED_ALGORITHMS:
-            return None
-        claims: dict[str, Any] = jwt.decode(
-            token,
-            _signing_key(),
-            algorithms=ALLOWED_ALGORITHMS,
-            audience=settings.jwt_audience,
-            issuer=settings.jwt_issuer,
-            options={"verify_exp": False, "verify_nbf": False, "verify_iat": False},
-        )
-        if claims.get("typ") != "access" or not claims.get("sub"):
-            return None
-        if utcnow().timestamp() >= float(claims["exp"]) + CLOCK_SKEW_SECONDS:
-            return None
-    except (JWTError, KeyError, TypeError, ValueError, RuntimeError):
-        return None
-    return str(claims["sub"]), str(claims.get("role", ""))
-
-
-def scope_client_ip(scope: Scope) -> str | None:
-    event = scope.get("aws.event") or {}
-    source = ((event.get("requestContext") or {}).get("identity") or {}).get("sourceIp")
-    if source:
-        return str(source)
-    client = scope.get("client")
-    return str(client[0]) if client else None
-
-
-def limit_for(scope: Scope, headers: Headers) -> tuple[str, str]:
+def limit_for(scope: Scope) -> tuple[str, str]:
     """(limit name, caller key) for this request: a route's special limit, else the caller's tier."""
-    ip = scope_client_ip(scope) or "unknown"
-    caller = token_caller(headers.get("authorization"))
+    ip = client_ip(scope) or "unknown"
+    claims = token_claims(scope)
+    caller = (claims.subject, claims.role) if claims is not None else None
     special = special_route(scope["method"], scope["path"])
     if special is not None:
         by_user = special.scope == "user" and caller is not None
@@ -98,10 +56,10 @@ class RateLimitMiddleware:
         ):
             await self.app(scope, receive, send)
             return
-        if config_cache.get().is_allow_listed(scope_client_ip(scope)):
+        if config_cache.get().is_allow_listed(client_ip(scope)):
             await self.app(scope, receive, send)
             return
-        name, caller = limit_for(scope, Headers(scope=scope))
+        name, caller = limit_for(scope)
         decision = decide_or_allow(caller, name, storage=settings.rate_limit_storage)
         if decision is None:  # never a 500 because of the limiter: fail open
             await self.app(scope, receive, send)

@@ -1,4 +1,5 @@
-"""Authentication and authorisation dependencies: the caller's identity from the bearer token."""
+"""Authentication and authorisation dependencies: the caller's identity from the bearer token,
+checked once per request by ``AuthService`` and kept on the request for every later step."""
 
 from __future__ import annotations
 
@@ -9,16 +10,30 @@ from typing import Annotated, Any
 from fastapi import Depends, Request, Response
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pynamodb.exceptions import DoesNotExist
+from fastapi.security.utils import get_authorization_scheme_param
+from starlette.datastructures import Headers
+from starlette.types import Scope
 
-from agents_meetings.audit import Actor
-from agents_meetings.errors import Forbidden, Unauthenticated
+from agents_meetings.errors import DomainError, Forbidden, Unauthenticated
+from agents_meetings.http.dependencies import AuthServiceDep, build_auth_service
+from agents_meetings.http.origin import client_ip
 from agents_meetings.identity.password_lifecycle import password_change_required
-from agents_meetings.identity.tokens import TokenClaims, TokenService, issued_before
+from agents_meetings.identity.service import AuthService, Principal
+from agents_meetings.identity.tokens import TokenClaims
+from agents_meetings.identity.two_factor import two_factor_enabled
 from agents_meetings.settings import get_settings
-from agents_meetings.tables import UserModel
-from agents_meetings.users.service import ensure_can_sign_in
-from agents_meetings.users.sessions import SessionService
+
+__all__ = [
+    "PASSWORD_CHANGE_EXEMPT",
+    "AdminPrincipal",
+    "AdminRoute",
+    "CurrentPrincipal",
+    "Principal",
+    "admin_principal",
+    "bearer",
+    "current_principal",
+    "token_claims",
+]
 
 # What a user whose password must change (an admin's, every 90 days) may still call.
 PASSWORD_CHANGE_EXEMPT = frozenset(
@@ -31,55 +46,70 @@ PASSWORD_CHANGE_EXEMPT = frozenset(
 
 bearer = HTTPBearer(auto_error=False, description="Access token from POST /api/v1/auth/login")
 
-
-@dataclass(frozen=True)
-class Principal:
-    """The authenticated caller: the user as stored now (role changes apply at once) and the token."""
-
-    user: UserModel
-    claims: TokenClaims
-    actor: Actor
+# Where a request keeps its token check (the ASGI scope's "state", i.e. ``request.state``).
+_STATE_KEY = "authentication"
 
 
-def client_ip(request: Request) -> str | None:
-    event = request.scope.get("aws.event") or {}
-    source = ((event.get("requestContext") or {}).get("identity") or {}).get("sourceIp")
-    if source:
-        return str(source)
-    return request.client.host if request.client else None
+@dataclass
+class _TokenCheck:
+    """One request's access token, verified at most once: its claims, or the refusal."""
+
+    token: str
+    claims: TokenClaims | None = None
+    error: DomainError | None = None
+
+
+def _token_check(scope: Scope, token: str, service: AuthService) -> _TokenCheck:
+    state = scope.setdefault("state", {})
+    known = state.get(_STATE_KEY)
+    if isinstance(known, _TokenCheck) and known.token == token:
+        return known
+    check = _TokenCheck(token)
+    try:
+        check.claims = service.verify_access_token(token)
+    except DomainError as exc:
+        check.error = exc
+    state[_STATE_KEY] = check
+    return check
+
+
+def token_claims(scope: Scope) -> TokenClaims | None:
+    """The claims of the request's bearer token when the token is valid on its own (no read: the
+    deny list, the account and the session are the route's business), else None. The rate
+    limiter's caller; the route's ``current_principal`` reuses the verification."""
+    scheme, token = get_authorization_scheme_param(Headers(scope=scope).get("authorization"))
+    if scheme.lower() != "bearer" or not token:
+        return None
+    try:
+        return _token_check(scope, token, build_auth_service()).claims
+    except RuntimeError:  # no signing key configured: the route that needs one answers so
+        return None
 
 
 async def current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    auth: AuthServiceDep,
 ) -> Principal:
     known = getattr(request.state, "principal", None)
     if isinstance(known, Principal):  # authenticated already for this request (AdminRoute)
         return known
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise Unauthenticated("Send an access token: Authorization: Bearer <token>.", code="not_authenticated")
-    claims = TokenService().decode(credentials.credentials, "access")
-    try:
-        user = UserModel.get(claims.subject)
-    except DoesNotExist as exc:
-        raise Unauthenticated("Token is not valid.", code="invalid_token") from exc
-    ensure_can_sign_in(user)  # before the session: a deactivated account says so (its sessions ended)
-    SessionService().touch(claims.session_id)  # ended, idle (30 min) or limited-out sessions stop here
-    # A password reset ends every session: tokens issued before it are refused.
-    if issued_before(claims, user.tokens_valid_after):
-        raise Unauthenticated("Token has been revoked.", code="token_revoked")
-    if (request.method, request.url.path) not in PASSWORD_CHANGE_EXEMPT and password_change_required(user):
+    check = _token_check(request.scope, credentials.credentials, auth)
+    if check.error is not None:
+        raise check.error
+    principal = auth.authenticate(
+        check.token,
+        verified=check.claims,
+        source_ip=client_ip(request),
+        request_id=getattr(request.state, "request_id", None),
+    )
+    if (request.method, request.url.path) not in PASSWORD_CHANGE_EXEMPT and password_change_required(principal.user):
         raise Forbidden(
             "Your password has expired; change it with POST /api/v1/auth/change-password.",
             code="password_change_required",
         )
-    actor = Actor(
-        user_id=user.id,
-        role=user.role,
-        source_ip=client_ip(request),
-        request_id=getattr(request.state, "request_id", None),
-    )
-    principal = Principal(user=user, claims=claims, actor=actor)
     request.state.principal = principal
     return principal
 
@@ -87,15 +117,12 @@ async def current_principal(
 async def admin_principal(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
     if not principal.actor.is_admin:
         raise Forbidden("This action needs the admin role.", code="admin_required")
-    if get_settings().admin_2fa_required:
-        from agents_meetings.identity.two_factor import two_factor_enabled  # admin routes only
-
-        if not two_factor_enabled(principal.user.id):
-            raise Forbidden(
-                "Admin accounts must turn on two-factor authentication first: POST /api/v1/auth/2fa/enable, "
-                "then POST /api/v1/auth/2fa/verify with a code from the authenticator app.",
-                code="two_factor_required",
-            )
+    if get_settings().admin_2fa_required and not two_factor_enabled(principal.user.id):
+        raise Forbidden(
+            "Admin accounts must turn on two-factor authentication first: POST /api/v1/auth/2fa/enable, "
+            "then POST /api/v1/auth/2fa/verify with a code from the authenticator app.",
+            code="two_factor_required",
+        )
     return principal
 
 
@@ -118,7 +145,8 @@ class AdminRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def admin_first(request: Request) -> Response:
-            await admin_principal(await current_principal(request, await bearer(request)))
+            principal = await current_principal(request, await bearer(request), build_auth_service())
+            await admin_principal(principal)
             return await handler(request)
 
         return admin_first

@@ -1,4 +1,5 @@
-"""AuthService: registration (atomic email uniqueness), login, token refresh and logout."""
+"""AuthService: registration (atomic email uniqueness), login, authentication of an access token (the
+request's Principal), token refresh and logout."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from agents_meetings.identity.tokens import (
     TokenClaims,
     TokenPair,
     TokenService,
+    is_revoked,
     issued_before,
     revocation_reason,
     revoke,
@@ -41,6 +43,15 @@ BOOTSTRAP_MARKER = "bootstrap-admin"
 
 def normalise_email(email: str) -> str:
     return email.strip().lower()
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller: the user as stored now (role changes apply at once) and the token."""
+
+    user: UserModel
+    claims: TokenClaims
+    actor: Actor
 
 
 @dataclass(frozen=True)
@@ -139,6 +150,33 @@ class AuthService:
         self._audit.record(Actor(user.id, user.role, actor_ip), "auth.login", "user", user.id)
         return user, pair
 
+    def verify_access_token(self, token: str) -> TokenClaims:
+        """The access token on its own (size, algorithm, signature, issuer, audience, times, type),
+        without a read: the rate limiter's caller, and the first step of ``authenticate``."""
+        return self._tokens.decode(token, "access", check_revoked=False)
+
+    def authenticate(
+        self,
+        token: str,
+        *,
+        verified: TokenClaims | None = None,
+        source_ip: str | None = None,
+        request_id: str | None = None,
+    ) -> Principal:
+        """The whole check of an access token, each refusal in this order: the token itself (unless
+        ``verified`` already, by ``verify_access_token`` for the same request), the deny list, the
+        user, the account's status (a deactivated account says so, before its ended sessions do),
+        the session (ended, idle or limited out) and a password reset (tokens issued before it)."""
+        claims = verified or self.verify_access_token(token)
+        if is_revoked(claims.jti):
+            raise Unauthenticated("Token has been revoked.", code="token_revoked")
+        user = _token_user(claims)
+        ensure_can_sign_in(user)
+        SessionService().touch(claims.session_id)
+        if issued_before(claims, user.tokens_valid_after):
+            raise Unauthenticated("Token has been revoked.", code="token_revoked")
+        return Principal(user=user, claims=claims, actor=Actor(user.id, user.role, source_ip, request_id))
+
     def refresh(self, refresh_token: str) -> TokenPair:
         claims = self._tokens.decode(refresh_token, "refresh", check_revoked=False)
         reason = revocation_reason(claims.jti)
@@ -146,10 +184,7 @@ class AuthService:
             raise self._reused(claims)
         if reason is not None:
             raise Unauthenticated("Token has been revoked.", code="token_revoked")
-        try:
-            user = UserModel.get(claims.subject)
-        except DoesNotExist as exc:
-            raise Unauthenticated("Token is not valid.", code="invalid_token") from exc
+        user = _token_user(claims)
         ensure_can_sign_in(user)
         if issued_before(claims, user.tokens_valid_after):
             raise Unauthenticated("Token has been revoked.", code="token_revoked")
@@ -180,6 +215,14 @@ class AuthService:
             revoke(refresh_claims, "logout")
         SessionService().end(access.subject, access.session_id)
         self._audit.record(actor, "auth.logout", "user", access.subject)
+
+
+def _token_user(claims: TokenClaims) -> UserModel:
+    """The user a valid token names; a token of a user that no longer exists is not valid."""
+    try:
+        return UserModel.get(claims.subject)
+    except DoesNotExist as exc:
+        raise Unauthenticated("Token is not valid.", code="invalid_token") from exc
 
 
 def _bootstrap_marker_exists() -> bool:

@@ -1,6 +1,6 @@
 """Conditional writes of the notifications package: reading DynamoDB's answer (did the condition
 fail, and in a transaction on which item?) and the update of a notification its owner may have
-deleted meanwhile. ``is_condition_failure`` is local until the shared helper lands; swap it then."""
+deleted meanwhile."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Any
 
 from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateError
 
+from agents_meetings.conditions import is_condition_failure as single_write_failed
+from agents_meetings.conditions import transaction_cancelled_by_condition
 from agents_meetings.tables import NotificationModel
-
-CONDITION_FAILED = "ConditionalCheckFailed"
 
 
 def is_condition_failure(exc: PynamoDBException, item: int | None = None) -> bool:
@@ -19,12 +19,9 @@ def is_condition_failure(exc: PynamoDBException, item: int | None = None) -> boo
     ``ConditionalCheckFailedException``, or a cancelled transaction's ``ConditionalCheckFailed``
     (on any item, or on the ``item``-th in pynamodb's order: condition checks, deletes, puts,
     updates)."""
-    if not isinstance(exc, TransactWriteError):
-        return exc.cause_response_code == f"{CONDITION_FAILED}Exception"
-    codes = [str(reason.code) if reason is not None else "None" for reason in (exc.cancellation_reasons or [])]
-    if item is None:
-        return CONDITION_FAILED in codes
-    return item < len(codes) and codes[item] == CONDITION_FAILED
+    if isinstance(exc, TransactWriteError):
+        return transaction_cancelled_by_condition(exc, item)
+    return single_write_failed(exc)
 
 
 def update_if_present(notification: NotificationModel, actions: Sequence[Any]) -> bool:

@@ -19,6 +19,7 @@ from pynamodb.transactions import TransactWrite
 
 from agents_meetings.audit import Actor, AuditLog
 from agents_meetings.clock import isoformat_z, utcnow
+from agents_meetings.conditions import is_condition_failure, transaction_cancelled_by_condition
 from agents_meetings.errors import Conflict, Forbidden, ServiceUnavailable
 from agents_meetings.events.catalog import DomainEvent
 from agents_meetings.events.publisher import EventPublisher
@@ -38,7 +39,6 @@ from agents_meetings.recordings.jobs import (
     abandon_start,
     find_job,
     find_meeting,
-    is_condition_failure,
     release_meeting,
 )
 from agents_meetings.recordings.progress import EgressProgress
@@ -200,7 +200,7 @@ class RecordingControl:
                 )
                 transaction.save(job, condition=RecordingJobModel.id.does_not_exist())
         except TransactWriteError as exc:
-            if "ConditionalCheckFailed" not in str(exc.cause_response_message) + str(exc.cause_response_code):
+            if not transaction_cancelled_by_condition(exc):
                 raise
             current = find_meeting(meeting.id)
             if current is None or current.status != MeetingStatus.ACTIVE.value:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from agents_meetings.clock import utcnow
+from agents_meetings.conditions import is_condition_failure
 from agents_meetings.observability import logger
 from agents_meetings.recordings.egress import EgressClient, EgressError
 from agents_meetings.recordings.enums import EgressState, RecordingStatus, TrackType
@@ -73,7 +74,3 @@ def abandon_start(egress: EgressClient, meeting: MeetingModel, job: RecordingJob
         ]
     )
     release_meeting(meeting.id, job.id)
-
-
-def is_condition_failure(exc: Exception) -> bool:
-    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"

@@ -19,6 +19,7 @@ from typing import Any
 from pynamodb.exceptions import UpdateError
 
 from agents_meetings.clock import utcnow
+from agents_meetings.conditions import is_condition_failure
 from agents_meetings.events.catalog import DomainEvent
 from agents_meetings.events.publisher import EventPublisher
 from agents_meetings.observability import logger
@@ -29,7 +30,6 @@ from agents_meetings.recordings.jobs import (
     abandon_start,
     find_job,
     find_meeting,
-    is_condition_failure,
     release_meeting,
     track_order,
     tracks_of,

@@ -10,6 +10,8 @@ from typing import Any
 
 
 def __getattr__(name: str) -> Any:
+    # Cold start, not a cycle: each Lambda function imports only its own routers (functions/*/
+    # handler.py), and only the docs function (and the tests) asks for every group.
     if name == "ALL_ROUTERS":
         from agents_meetings.http.routers import (
             auth,

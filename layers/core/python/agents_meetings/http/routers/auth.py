@@ -7,8 +7,9 @@ from fastapi import APIRouter, Request, status
 from agents_meetings.audit import SYSTEM, Actor
 from agents_meetings.http.dependencies import AuthServiceDep
 from agents_meetings.http.errors import error_responses
+from agents_meetings.http.origin import client_ip
 from agents_meetings.http.schemas import LoginIn, LogoutIn, RefreshIn, RegisterIn, TokenOut, UserOut
-from agents_meetings.http.security import CurrentPrincipal, client_ip
+from agents_meetings.http.security import CurrentPrincipal
 from agents_meetings.http.sign_in import sign_in_response
 from agents_meetings.http.two_factor_schemas import TwoFactorChallengeOut
 from agents_meetings.identity.service import NewAccount

@@ -4,27 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, status
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
-from agents_meetings.events.publisher import EventPublisher
-from agents_meetings.http.dependencies import publisher
+from agents_meetings.http.dependencies import BroadcastServiceDep
 from agents_meetings.http.errors import error_responses
 from agents_meetings.http.schemas import TEXT_CHECK, BoundedDateTime, Strict, Title
 from agents_meetings.http.security import AdminPrincipal, AdminRoute
-from agents_meetings.notifications.broadcasts import BroadcastService
 
 maintenance_router = APIRouter(prefix="/api/v1/admin/maintenance", tags=["notifications"], route_class=AdminRoute)
 features_router = APIRouter(prefix="/api/v1/admin/features", tags=["notifications"], route_class=AdminRoute)
 
 Audience = Literal["all", "admin", "teacher", "host", "participant"]
-
-
-async def broadcast_service(events: Annotated[EventPublisher, Depends(publisher)]) -> BroadcastService:
-    return BroadcastService(events)
-
-
-BroadcastServiceDep = Annotated[BroadcastService, Depends(broadcast_service)]
 
 
 class MaintenanceIn(Strict):

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents_meetings.events.publisher import EventPublisher
-from agents_meetings.http.dependencies import DEFAULT_PAGE, Cursor, Limit, publisher
+from agents_meetings.http.dependencies import DEFAULT_PAGE, Cursor, FeedbackServiceDep, Limit, ResourceId
 from agents_meetings.http.errors import error_responses
-from agents_meetings.http.routers.meetings import MeetingId
 from agents_meetings.http.schemas import PageOut, ShortText, Strict, UtcDateTime
 from agents_meetings.http.security import CurrentPrincipal
-from agents_meetings.meetings.feedback import MAX_RATING, MIN_RATING, FeedbackService
+from agents_meetings.meetings.feedback import MAX_RATING, MIN_RATING
 from agents_meetings.tables import MeetingFeedbackModel
 
 router = APIRouter(prefix="/api/v1/meetings", tags=["meetings"])
-
-
-async def feedback_service(events: Annotated[EventPublisher, Depends(publisher)]) -> FeedbackService:
-    return FeedbackService(events)
-
-
-FeedbackServiceDep = Annotated[FeedbackService, Depends(feedback_service)]
 
 
 class FeedbackIn(Strict):
@@ -67,7 +56,7 @@ class FeedbackPageOut(PageOut[FeedbackOut]):
     summary="Rate a meeting you attended (once it ended or you left; one feedback per meeting: 409 after)",
 )
 async def give_feedback(
-    meeting_id: MeetingId, body: FeedbackIn, principal: CurrentPrincipal, service: FeedbackServiceDep
+    meeting_id: ResourceId, body: FeedbackIn, principal: CurrentPrincipal, service: FeedbackServiceDep
 ) -> FeedbackOut:
     return FeedbackOut.of(service.give(principal.actor, meeting_id, rating=body.rating, comment=body.comment))
 
@@ -79,7 +68,7 @@ async def give_feedback(
     summary="A meeting's feedback and average rating (its host and admins)",
 )
 async def list_feedback(
-    meeting_id: MeetingId,
+    meeting_id: ResourceId,
     principal: CurrentPrincipal,
     service: FeedbackServiceDep,
     limit: Limit = DEFAULT_PAGE,

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from agents_meetings import __version__
 from agents_meetings.observability import logger
-from agents_meetings.tables import UserModel
+from agents_meetings.users.health import check_user_table
 
 router = APIRouter(prefix="/api/v1", tags=["health"])
 
@@ -32,7 +32,7 @@ async def health() -> JSONResponse:
     started = time.perf_counter()
     checks: dict[str, str] = {}
     try:
-        UserModel.describe_table()
+        check_user_table()
         checks["database"] = "ok"
     except Exception as exc:  # noqa: BLE001 - any failure means unhealthy, reported not raised
         logger.warning("health check failed", extra={"error": type(exc).__name__})

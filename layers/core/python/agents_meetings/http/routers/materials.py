@@ -4,27 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, status
+from fastapi import APIRouter, status
 from pydantic import BaseModel, Field, StrictInt
 
 from agents_meetings.clock import isoformat_z
-from agents_meetings.events.publisher import EventPublisher
-from agents_meetings.http.dependencies import DEFAULT_PAGE, Cursor, Limit, publisher
+from agents_meetings.http.dependencies import DEFAULT_PAGE, Cursor, Limit, MaterialServiceDep, ResourceId
 from agents_meetings.http.errors import error_responses
 from agents_meetings.http.schemas import PageOut, PlainLine, PlainText
 from agents_meetings.http.security import CurrentPrincipal
-from agents_meetings.materials.service import MaterialService, NewMaterial
+from agents_meetings.materials.service import NewMaterial
 from agents_meetings.tables import MaterialModel
 
 router = APIRouter(prefix="/api/v1/materials", tags=["materials"])
-MaterialId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
-
-
-async def material_service(events: Annotated[EventPublisher, Depends(publisher)]) -> MaterialService:
-    return MaterialService(events)
-
-
-MaterialServiceDep = Annotated[MaterialService, Depends(material_service)]
 
 
 class MaterialIn(BaseModel):
@@ -126,7 +117,7 @@ async def create_material(body: MaterialIn, principal: CurrentPrincipal, service
     summary="The upload is done: extract its text and index it",
 )
 async def complete_upload(
-    material_id: MaterialId, principal: CurrentPrincipal, service: MaterialServiceDep
+    material_id: ResourceId, principal: CurrentPrincipal, service: MaterialServiceDep
 ) -> MaterialOut:
     return MaterialOut.of(service.complete(principal.actor, material_id))
 
@@ -141,7 +132,7 @@ async def list_materials(
 
 @router.get("/{material_id}", response_model=MaterialOut, responses=error_responses(401, 403, 404))
 async def get_material(
-    material_id: MaterialId, principal: CurrentPrincipal, service: MaterialServiceDep
+    material_id: ResourceId, principal: CurrentPrincipal, service: MaterialServiceDep
 ) -> MaterialOut:
     return MaterialOut.of(service.get(principal.actor, material_id))
 
@@ -152,5 +143,5 @@ async def get_material(
     responses=error_responses(401, 403, 404),
     response_model=None,
 )
-async def delete_material(material_id: MaterialId, principal: CurrentPrincipal, service: MaterialServiceDep) -> None:
+async def delete_material(material_id: ResourceId, principal: CurrentPrincipal, service: MaterialServiceDep) -> None:
     service.delete(principal.actor, material_id)

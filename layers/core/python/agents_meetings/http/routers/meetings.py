@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Query, status
 
 from agents_meetings.errors import Unprocessable
-from agents_meetings.http.dependencies import DEFAULT_PAGE, Cursor, Limit, MeetingServiceDep
+from agents_meetings.http.dependencies import DEFAULT_PAGE, Cursor, Limit, MeetingServiceDep, ResourceId
 from agents_meetings.http.errors import error_responses
 from agents_meetings.http.schemas import (
     BoundedDateTime,
@@ -27,7 +27,6 @@ from agents_meetings.meetings.service import MeetingChanges, MeetingStatus, NewM
 
 router = APIRouter(prefix="/api/v1/meetings", tags=["meetings"])
 
-MeetingId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
 READ_ERRORS = error_responses(401, 403, 404)
 CHANGE_ERRORS = error_responses(401, 403, 404, 409, 422)
 
@@ -78,30 +77,30 @@ async def list_meetings(
 
 
 @router.get("/{meeting_id}", response_model=MeetingOut, responses=READ_ERRORS)
-async def get_meeting(meeting_id: MeetingId, principal: CurrentPrincipal, service: MeetingServiceDep) -> MeetingOut:
+async def get_meeting(meeting_id: ResourceId, principal: CurrentPrincipal, service: MeetingServiceDep) -> MeetingOut:
     return MeetingOut.of(service.get_visible(principal.actor, meeting_id))
 
 
 @router.patch("/{meeting_id}", response_model=MeetingOut, responses=CHANGE_ERRORS)
 async def update_meeting(
-    meeting_id: MeetingId, body: MeetingPatch, principal: CurrentPrincipal, service: MeetingServiceDep
+    meeting_id: ResourceId, body: MeetingPatch, principal: CurrentPrincipal, service: MeetingServiceDep
 ) -> MeetingOut:
     changes = MeetingChanges(**body.model_dump(exclude_unset=True, exclude_none=True))
     return MeetingOut.of(service.update(principal.actor, meeting_id, changes))
 
 
 @router.post("/{meeting_id}/cancel", response_model=MeetingOut, responses=CHANGE_ERRORS)
-async def cancel_meeting(meeting_id: MeetingId, principal: CurrentPrincipal, service: MeetingServiceDep) -> MeetingOut:
+async def cancel_meeting(meeting_id: ResourceId, principal: CurrentPrincipal, service: MeetingServiceDep) -> MeetingOut:
     return MeetingOut.of(service.cancel(principal.actor, meeting_id))
 
 
 @router.post("/{meeting_id}/start", response_model=MeetingOut, responses=CHANGE_ERRORS)
-async def start_meeting(meeting_id: MeetingId, principal: CurrentPrincipal, service: MeetingServiceDep) -> MeetingOut:
+async def start_meeting(meeting_id: ResourceId, principal: CurrentPrincipal, service: MeetingServiceDep) -> MeetingOut:
     return MeetingOut.of(service.start(principal.actor, meeting_id))
 
 
 @router.post("/{meeting_id}/end", response_model=MeetingOut, responses=CHANGE_ERRORS)
-async def end_meeting(meeting_id: MeetingId, principal: CurrentPrincipal, service: MeetingServiceDep) -> MeetingOut:
+async def end_meeting(meeting_id: ResourceId, principal: CurrentPrincipal, service: MeetingServiceDep) -> MeetingOut:
     return MeetingOut.of(service.end(principal.actor, meeting_id))
 
 
@@ -112,7 +111,7 @@ async def end_meeting(meeting_id: MeetingId, principal: CurrentPrincipal, servic
     summary="Join an active meeting: returns a LiveKit token for its room",
 )
 async def join_meeting(
-    meeting_id: MeetingId, principal: CurrentPrincipal, service: MeetingServiceDep, body: JoinIn | None = None
+    meeting_id: ResourceId, principal: CurrentPrincipal, service: MeetingServiceDep, body: JoinIn | None = None
 ) -> JoinOut:
     result = service.join(
         principal.actor, meeting_id, display_name=principal.user.full_name, language=body.language if body else None
@@ -130,7 +129,7 @@ async def join_meeting(
 
 @router.post("/{meeting_id}/leave", response_model=ParticipantOut, responses=CHANGE_ERRORS)
 async def leave_meeting(
-    meeting_id: MeetingId, principal: CurrentPrincipal, service: MeetingServiceDep
+    meeting_id: ResourceId, principal: CurrentPrincipal, service: MeetingServiceDep
 ) -> ParticipantOut:
     return ParticipantOut.of(service.leave(principal.actor, meeting_id))
 
@@ -142,7 +141,7 @@ async def leave_meeting(
     summary="Invite approved users (idempotent: already invited users are reported, not duplicated)",
 )
 async def invite(
-    meeting_id: MeetingId, body: InviteIn, principal: CurrentPrincipal, service: MeetingServiceDep
+    meeting_id: ResourceId, body: InviteIn, principal: CurrentPrincipal, service: MeetingServiceDep
 ) -> InviteOut:
     result = service.invite(principal.actor, meeting_id, body.user_ids)
     return InviteOut(invited=result.invited, already_invited=result.already_invited)
@@ -152,7 +151,7 @@ async def invite(
     "/{meeting_id}/participants", response_model=PageOut[ParticipantOut], responses=error_responses(400, 401, 403, 404)
 )
 async def list_participants(
-    meeting_id: MeetingId,
+    meeting_id: ResourceId,
     principal: CurrentPrincipal,
     service: MeetingServiceDep,
     status_filter: Annotated[ParticipantStatus | None, Query(alias="status")] = None,

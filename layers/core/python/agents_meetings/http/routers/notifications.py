@@ -15,15 +15,21 @@ import time
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
+from fastapi import APIRouter, Header, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from agents_meetings.audit import AuditLog
 from agents_meetings.clock import utcnow
 from agents_meetings.errors import InvalidRequest
 from agents_meetings.events.catalog import DomainEvent
-from agents_meetings.events.publisher import EventPublisher
-from agents_meetings.http.dependencies import DEFAULT_PAGE, Cursor, Limit, publisher
+from agents_meetings.http.dependencies import (
+    DEFAULT_PAGE,
+    Cursor,
+    Limit,
+    NotificationId,
+    NotificationServiceDep,
+    PublisherDep,
+)
 from agents_meetings.http.errors import error_responses
 from agents_meetings.http.schemas import PageOut, PlainLine, PlainText
 from agents_meetings.http.security import AdminPrincipal, AdminRoute, CurrentPrincipal
@@ -31,23 +37,15 @@ from agents_meetings.notifications import ids
 from agents_meetings.notifications.catalog import Category, Priority
 from agents_meetings.notifications.email import read_unsubscribe_token
 from agents_meetings.notifications.preferences import PreferenceChanges, PreferenceService
-from agents_meetings.notifications.service import NotificationService, public
+from agents_meetings.notifications.service import public
 from agents_meetings.notifications.websocket import TicketService
 from agents_meetings.settings import get_settings
 
 router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
 admin_router = APIRouter(prefix="/api/v1/admin/announcements", tags=["notifications"], route_class=AdminRoute)
 
-NotificationId = Annotated[str, Path(min_length=16, max_length=24, pattern=r"^[0-9a-f]+$")]
 SSE_RETRY_MS = 1000
 SSE_POLL_SECONDS = 1.0
-
-
-async def notification_service() -> NotificationService:
-    return NotificationService()
-
-
-ServiceDep = Annotated[NotificationService, Depends(notification_service)]
 
 
 class NotificationOut(BaseModel):
@@ -165,7 +163,7 @@ READ_ERRORS = error_responses(401, 403, 404)
 )
 async def list_notifications(
     principal: CurrentPrincipal,
-    service: ServiceDep,
+    service: NotificationServiceDep,
     unread: Annotated[bool, Query(description="Only unread ones")] = False,
     category: Annotated[Category | None, Query()] = None,
     limit: Limit = DEFAULT_PAGE,
@@ -180,12 +178,12 @@ async def list_notifications(
 @router.get(
     "/unread-count", response_model=UnreadCountOut, responses=error_responses(401, 403), summary="How many are unread"
 )
-async def unread_count(principal: CurrentPrincipal, service: ServiceDep) -> UnreadCountOut:
+async def unread_count(principal: CurrentPrincipal, service: NotificationServiceDep) -> UnreadCountOut:
     return UnreadCountOut(unread_count=service.get_unread_count(principal.user.id))
 
 
 @router.post("/read-all", response_model=ReadAllOut, responses=error_responses(401, 403), summary="Mark all read")
-async def read_all(principal: CurrentPrincipal, service: ServiceDep) -> ReadAllOut:
+async def read_all(principal: CurrentPrincipal, service: NotificationServiceDep) -> ReadAllOut:
     changed = service.mark_all_as_read(principal.user.id)
     return ReadAllOut(marked_read=changed, unread_count=service.get_unread_count(principal.user.id))
 
@@ -246,7 +244,7 @@ async def ws_ticket(principal: CurrentPrincipal) -> TicketOut:
 )
 async def stream(
     principal: CurrentPrincipal,
-    service: ServiceDep,
+    service: NotificationServiceDep,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=64)] = None,
     after: Annotated[
         str | None, Query(max_length=64, description="Same as Last-Event-ID (for clients that cannot set it)")
@@ -323,7 +321,7 @@ def _unsubscribe(token: str) -> UnsubscribeOut:
 
 @router.post("/{notification_id}/read", response_model=NotificationOut, responses=READ_ERRORS, summary="Mark one read")
 async def mark_read(
-    notification_id: NotificationId, principal: CurrentPrincipal, service: ServiceDep
+    notification_id: NotificationId, principal: CurrentPrincipal, service: NotificationServiceDep
 ) -> NotificationOut:
     return NotificationOut(**public(service.mark_as_read(notification_id, principal.user.id)))
 
@@ -336,7 +334,7 @@ async def mark_read(
     summary="Delete one",
 )
 async def delete_notification(
-    notification_id: NotificationId, principal: CurrentPrincipal, service: ServiceDep
+    notification_id: NotificationId, principal: CurrentPrincipal, service: NotificationServiceDep
 ) -> Response:
     service.delete_notification(notification_id, principal.user.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -349,9 +347,7 @@ async def delete_notification(
     responses=error_responses(401, 403, 422),
     summary="Announce to everyone or one role (admins)",
 )
-async def announce(
-    body: AnnouncementIn, principal: AdminPrincipal, events: Annotated[EventPublisher, Depends(publisher)]
-) -> AnnouncementOut:
+async def announce(body: AnnouncementIn, principal: AdminPrincipal, events: PublisherDep) -> AnnouncementOut:
     announcement_id = str(uuid.uuid4())
     AuditLog().record(
         principal.actor,

@@ -11,10 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from agents_meetings.errors import Unauthenticated
 from agents_meetings.http.dependencies import publisher
 from agents_meetings.http.errors import error_responses
+from agents_meetings.http.origin import client_ip
 from agents_meetings.http.schemas import PlainLine, TokenOut
-from agents_meetings.http.security import client_ip
 from agents_meetings.http.sign_in import sign_in_response
 from agents_meetings.http.two_factor_schemas import TwoFactorChallengeOut
+from agents_meetings.identity import ldap_directory, saml
 from agents_meetings.identity.federation import FederatedSignIn
 
 router = APIRouter(prefix="/api/v1/auth/oauth", tags=["auth: sign in with Google / Microsoft"])
@@ -95,11 +96,11 @@ directory_router = APIRouter(prefix="/api/v1/auth/ldap", tags=["auth: directory 
     summary="Sign in with a directory (LDAP / Active Directory) username and password",
 )
 async def directory_login(body: DirectoryLoginIn, request: Request) -> TokenOut | TwoFactorChallengeOut:
-    from agents_meetings.identity.ldap_directory import PROVIDER, LdapDirectory
-
-    identity = LdapDirectory().authenticate(body.username, body.password)
+    identity = ldap_directory.LdapDirectory().authenticate(body.username, body.password)
     sign_in = FederatedSignIn(await publisher())
-    return sign_in_response(lambda: sign_in.complete(PROVIDER, identity.claims(), {}, actor_ip=client_ip(request)).pair)
+    return sign_in_response(
+        lambda: sign_in.complete(ldap_directory.PROVIDER, identity.claims(), {}, actor_ip=client_ip(request)).pair
+    )
 
 
 class SamlStartOut(BaseModel):
@@ -118,9 +119,7 @@ saml_router = APIRouter(prefix="/api/v1/auth/saml", tags=["auth: enterprise SAML
     summary="Start enterprise sign-in: returns the identity provider URL to send the browser to",
 )
 async def saml_login() -> SamlStartOut:
-    from agents_meetings.identity.saml import SamlServiceProvider
-
-    start = SamlServiceProvider().start()
+    start = saml.SamlServiceProvider().start()
     return SamlStartOut(redirect_url=start.redirect_url, relay_state=start.relay_state, expires_in=start.expires_in)
 
 
@@ -131,15 +130,13 @@ async def saml_login() -> SamlStartOut:
     summary="Assertion consumer service: the identity provider posts its signed response here",
 )
 async def saml_acs(request: Request) -> TokenOut | TwoFactorChallengeOut:
-    from agents_meetings.identity.saml import PROVIDER, SamlServiceProvider
-
     form = await request.form()
     saml_response, relay_state = form.get("SAMLResponse"), form.get("RelayState")
     if not isinstance(saml_response, str) or not isinstance(relay_state, str) or len(saml_response) > 500_000:
         raise Unauthenticated("Post SAMLResponse and RelayState as a form.", code="saml_invalid_response")
-    claims = SamlServiceProvider().finish(saml_response, relay_state)
+    claims = saml.SamlServiceProvider().finish(saml_response, relay_state)
     sign_in = FederatedSignIn(await publisher())
-    return sign_in_response(lambda: sign_in.complete(PROVIDER, claims, {}, actor_ip=client_ip(request)).pair)
+    return sign_in_response(lambda: sign_in.complete(saml.PROVIDER, claims, {}, actor_ip=client_ip(request)).pair)
 
 
 @saml_router.get(
@@ -149,6 +146,4 @@ async def saml_acs(request: Request) -> TokenOut | TwoFactorChallengeOut:
     summary="This service provider's SAML metadata, for the identity provider's administrator",
 )
 async def saml_metadata() -> Response:
-    from agents_meetings.identity.saml import SamlServiceProvider
-
-    return Response(SamlServiceProvider().metadata_xml(), media_type="application/xml")
+    return Response(saml.SamlServiceProvider().metadata_xml(), media_type="application/xml")

@@ -4,41 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import time
-from functools import lru_cache
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Request, status
 
 from agents_meetings.audit import SYSTEM, Actor
-from agents_meetings.email import EmailSender, SesEmailSender
-from agents_meetings.events.publisher import EventPublisher
-from agents_meetings.http.dependencies import publisher
+from agents_meetings.http.dependencies import PasswordServiceDep
 from agents_meetings.http.errors import error_responses
+from agents_meetings.http.origin import client_ip
 from agents_meetings.http.schemas import (
     ChangePasswordIn,
     PasswordResetConfirmIn,
     PasswordResetRequestedOut,
     PasswordResetRequestIn,
 )
-from agents_meetings.http.security import CurrentPrincipal, client_ip
-from agents_meetings.identity.password_lifecycle import PasswordService
+from agents_meetings.http.security import CurrentPrincipal
 from agents_meetings.settings import get_settings
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 RESET_REQUESTED = "If an account exists for that email, a reset link is on its way."
-
-
-@lru_cache(maxsize=1)
-def email_sender() -> EmailSender:
-    return SesEmailSender()
-
-
-async def password_service(events: Annotated[EventPublisher, Depends(publisher)]) -> PasswordService:
-    return PasswordService(events, email_sender())
-
-
-PasswordServiceDep = Annotated[PasswordService, Depends(password_service)]
 
 
 def _anonymous_actor(request: Request) -> Actor:

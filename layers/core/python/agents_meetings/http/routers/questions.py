@@ -4,29 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, status
+from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from agents_meetings.events.publisher import EventPublisher
-from agents_meetings.http.dependencies import DEFAULT_PAGE, Cursor, Limit, publisher
+from agents_meetings.http.dependencies import DEFAULT_PAGE, Cursor, Limit, QuestionId, QuestionServiceDep, ResourceId
 from agents_meetings.http.errors import error_responses
-from agents_meetings.http.routers.meetings import MeetingId
 from agents_meetings.http.schemas import TEXT_CHECK, PageOut, Strict, UtcDateTime
 from agents_meetings.http.security import CurrentPrincipal
-from agents_meetings.meetings.questions import QUESTION_ID_PATTERN, QuestionService
 from agents_meetings.tables import MeetingQuestionModel
 
 router = APIRouter(prefix="/api/v1/meetings", tags=["meetings"])
 
-QuestionId = Annotated[str, Path(min_length=24, max_length=24, pattern=QUESTION_ID_PATTERN)]
 QuestionText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), TEXT_CHECK]
-
-
-async def question_service(events: Annotated[EventPublisher, Depends(publisher)]) -> QuestionService:
-    return QuestionService(events)
-
-
-QuestionServiceDep = Annotated[QuestionService, Depends(question_service)]
 
 
 class QuestionIn(Strict):
@@ -75,7 +64,7 @@ class QuestionOut(BaseModel):
     summary="Ask a question in a meeting you can see",
 )
 async def ask_question(
-    meeting_id: MeetingId, body: QuestionIn, principal: CurrentPrincipal, service: QuestionServiceDep
+    meeting_id: ResourceId, body: QuestionIn, principal: CurrentPrincipal, service: QuestionServiceDep
 ) -> QuestionOut:
     return QuestionOut.of(service.ask(principal.actor, meeting_id, body.text))
 
@@ -87,7 +76,7 @@ async def ask_question(
     summary="A meeting's questions, in the order they were asked",
 )
 async def list_questions(
-    meeting_id: MeetingId,
+    meeting_id: ResourceId,
     principal: CurrentPrincipal,
     service: QuestionServiceDep,
     limit: Limit = DEFAULT_PAGE,
@@ -104,7 +93,7 @@ async def list_questions(
     summary="Answer a question (host, a teacher in the meeting, admins; once: 409 after)",
 )
 async def answer_question(
-    meeting_id: MeetingId,
+    meeting_id: ResourceId,
     question_id: QuestionId,
     body: AnswerIn,
     principal: CurrentPrincipal,

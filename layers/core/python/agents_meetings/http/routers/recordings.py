@@ -4,22 +4,25 @@ admin storage policies and apply-policy, and the LiveKit webhook receiver."""
 from __future__ import annotations
 
 from datetime import datetime
-from functools import lru_cache
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, status
+from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StrictBool, StrictInt, StringConstraints
 
 from agents_meetings.clock import isoformat_z
-from agents_meetings.errors import Unauthenticated
-from agents_meetings.http.dependencies import DEFAULT_PAGE, Cursor, Limit, publisher
+from agents_meetings.http.dependencies import DEFAULT_PAGE, Cursor, Limit, RecordingServiceDep, ResourceId
 from agents_meetings.http.errors import error_responses
 from agents_meetings.http.schemas import LINE_CHECK, PageOut
 from agents_meetings.http.security import AdminPrincipal, AdminRoute, CurrentPrincipal
+from agents_meetings.recordings.administration import apply_policy_now
+from agents_meetings.recordings.downloads import Download, recording_downloads
 from agents_meetings.recordings.enums import AppliesTo, OutputFormat, RecordingStatus, StorageTier
-from agents_meetings.recordings.retention import NewPolicy, RetentionOutcome, StoragePolicyService, StorageService
+from agents_meetings.recordings.retention import NewPolicy, RetentionOutcome, StoragePolicyService
 from agents_meetings.recordings.service import RecordingDetails, RecordingOptions, RecordingService
-from agents_meetings.tables import RecordingJobModel, RecordingTrackModel, StoragePolicyModel
+from agents_meetings.recordings.webhooks import verify_livekit_webhook
+
+if TYPE_CHECKING:
+    from agents_meetings.tables import RecordingJobModel, RecordingTrackModel, StoragePolicyModel
 
 router = APIRouter(prefix="/api/v1/recordings", tags=["recordings"])
 meeting_recordings_router = APIRouter(prefix="/api/v1/meetings", tags=["recordings"])
@@ -31,16 +34,8 @@ admin_recordings_router = APIRouter(
 )
 webhook_router = APIRouter(prefix="/api/v1/webhooks/livekit", tags=["webhooks"])
 
-Id = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
 UtcDateTime = Annotated[datetime, PlainSerializer(lambda v: isoformat_z(v), return_type=str)]
 PolicyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), LINE_CHECK]
-
-
-async def recording_service(events: Annotated[Any, Depends(publisher)]) -> RecordingService:
-    return RecordingService(events)
-
-
-RecordingServiceDep = Annotated[RecordingService, Depends(recording_service)]
 
 
 # --- bodies -------------------------------------------------------------------------------------
@@ -82,6 +77,10 @@ class DownloadOut(BaseModel):
     url: str
     size: int | None = None
     format: str | None = None
+
+    @classmethod
+    def of(cls, download: Download) -> DownloadOut:
+        return cls(path=download.path, url=download.url, size=download.size, format=download.format)
 
 
 class TrackOut(BaseModel):
@@ -224,37 +223,16 @@ class WebhookOut(BaseModel):
 
 def details_out(details: RecordingDetails, service: RecordingService) -> RecordingOut:
     """The recording with signed, expiring URLs for every file that exists."""
-    from agents_meetings.settings import get_settings
-
-    job, store = details.job, service.store
-    ttl = get_settings().signed_url_ttl_seconds
-    out = RecordingOut.summary(job)
-    downloadable = job.status not in (RecordingStatus.PENDING.value, RecordingStatus.RECORDING.value)
-
-    def link(path: str | None, *, size: int | None = None, fmt: str | None = None) -> DownloadOut | None:
-        if not path:
-            return None
-        filename = path.rsplit("/", 1)[-1]
-        return DownloadOut(
-            path=path, url=store.signed_get_url(path, ttl_seconds=ttl, filename=filename), size=size, format=fmt
-        )
-
+    links = recording_downloads(details.job, details.tracks, service.store)
+    out = RecordingOut.summary(details.job)
     for track in details.tracks:
         item = _track_out(track)
-        if downloadable and track.egress_status == "complete":
-            item.download = link(track.file_path, size=int(track.file_size_bytes or 0) or None)
+        found = links.tracks.get(track.id)
+        if found is not None:
+            item.download = DownloadOut.of(found)
         out.tracks.append(item)
-    outputs = job.outputs or {}
-    web = outputs.get("web") or {}
-    candidates: dict[str, DownloadOut | None] = {
-        "video": link(web.get("path") or job.storage_path, size=web.get("size"), fmt=web.get("format")),
-        "thumbnail": link(job.thumbnail_path),
-        "preview": link(job.preview_path),
-    }
-    for language, audio in sorted((outputs.get("audio") or {}).items()):
-        candidates[f"audio.{language}"] = link((audio or {}).get("path"), size=(audio or {}).get("size"))
-    out.downloads = {name: value for name, value in candidates.items() if value is not None}
-    out.url_expires_in = ttl
+    out.downloads = {name: DownloadOut.of(found) for name, found in links.files.items()}
+    out.url_expires_in = links.expires_in
     return out
 
 
@@ -305,7 +283,9 @@ async def stop_recording(body: StopIn, principal: CurrentPrincipal, service: Rec
     responses=error_responses(401, 403, 404),
     summary="A recording: status, tracks, thumbnail, preview and signed download URLs",
 )
-async def get_recording(recording_id: Id, principal: CurrentPrincipal, service: RecordingServiceDep) -> RecordingOut:
+async def get_recording(
+    recording_id: ResourceId, principal: CurrentPrincipal, service: RecordingServiceDep
+) -> RecordingOut:
     return details_out(service.get_recording_status(principal.actor, recording_id), service)
 
 
@@ -316,7 +296,7 @@ async def get_recording(recording_id: Id, principal: CurrentPrincipal, service: 
     summary="A meeting's recordings, newest first",
 )
 async def list_meeting_recordings(
-    meeting_id: Id,
+    meeting_id: ResourceId,
     principal: CurrentPrincipal,
     service: RecordingServiceDep,
     limit: Limit = DEFAULT_PAGE,
@@ -346,12 +326,12 @@ async def list_policies(
 
 
 @admin_policies_router.get("/{policy_id}", response_model=PolicyOut, responses=error_responses(401, 403, 404))
-async def get_policy(policy_id: Id, principal: AdminPrincipal) -> PolicyOut:
+async def get_policy(policy_id: ResourceId, principal: AdminPrincipal) -> PolicyOut:
     return PolicyOut.of(StoragePolicyService().get(policy_id))
 
 
 @admin_policies_router.put("/{policy_id}", response_model=PolicyOut, responses=error_responses(401, 403, 404, 422))
-async def update_policy(policy_id: Id, body: PolicyPatch, principal: AdminPrincipal) -> PolicyOut:
+async def update_policy(policy_id: ResourceId, body: PolicyPatch, principal: AdminPrincipal) -> PolicyOut:
     changes = body.model_dump(exclude_unset=True)
     return PolicyOut.of(StoragePolicyService().update(principal.actor, policy_id, changes))
 
@@ -362,26 +342,11 @@ async def update_policy(policy_id: Id, body: PolicyPatch, principal: AdminPrinci
     responses=error_responses(401, 403, 404, 409),
     summary="Apply the recording's storage policy now: delete it if expired, else move it to the policy's tier",
 )
-async def apply_policy(recording_id: Id, principal: AdminPrincipal) -> RetentionOut:
-    outcome = StorageService().apply_retention_policy(recording_id, strict=True)
-    from agents_meetings.audit import AuditLog
-
-    AuditLog().record(principal.actor, f"recording.policy_{outcome.action}", "recording", recording_id)
-    return RetentionOut.of(outcome)
+async def apply_policy(recording_id: ResourceId, principal: AdminPrincipal) -> RetentionOut:
+    return RetentionOut.of(apply_policy_now(principal.actor, recording_id))
 
 
 # --- LiveKit webhooks ---------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=1)
-def _receiver(key: str, secret: str) -> Any:
-    from livekit.api.access_token import TokenVerifier
-    from livekit.api.webhook import WebhookReceiver
-
-    return WebhookReceiver(TokenVerifier(key, secret))
-
-
-EGRESS_EVENTS = frozenset({"egress_started", "egress_updated", "egress_ended"})
 
 
 @webhook_router.post(
@@ -391,22 +356,7 @@ EGRESS_EVENTS = frozenset({"egress_started", "egress_updated", "egress_ended"})
     summary="LiveKit webhooks (signed with the API secret); egress events drive recording status",
 )
 async def livekit_webhook(request: Request, service: RecordingServiceDep) -> WebhookOut:
-    from agents_meetings.meetings.livekit_access import livekit_api_secret
-    from agents_meetings.recordings.egress import snapshot_of
-    from agents_meetings.settings import get_settings
-
-    settings = get_settings()
-    secret = livekit_api_secret(settings)
-    authorization = request.headers.get("authorization", "")
-    if not settings.livekit_api_key or secret is None or not authorization:
-        raise Unauthenticated("A signed LiveKit webhook is required.", code="invalid_webhook_signature")
-    body = (await request.body()).decode("utf-8", errors="replace")
-    token = authorization[7:] if authorization.lower().startswith("bearer ") else authorization
-    try:
-        event = _receiver(settings.livekit_api_key, secret).receive(body, token)
-    except Exception as exc:
-        raise Unauthenticated("The webhook's signature does not match.", code="invalid_webhook_signature") from exc
-    if event.event not in EGRESS_EVENTS or not event.HasField("egress_info"):
-        return WebhookOut(event=event.event, outcome="ignored")
-    outcome = service.handle_egress_update(snapshot_of(event.egress_info, settings.s3_bucket_name))
-    return WebhookOut(event=event.event, outcome=outcome)
+    webhook = verify_livekit_webhook(await request.body(), request.headers.get("authorization", ""))
+    if webhook.egress is None:
+        return WebhookOut(event=webhook.event, outcome="ignored")
+    return WebhookOut(event=webhook.event, outcome=service.handle_egress_update(webhook.egress))

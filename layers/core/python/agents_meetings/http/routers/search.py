@@ -3,25 +3,26 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, status
+from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel, Field
-from pynamodb.exceptions import DoesNotExist
 
 from agents_meetings.clock import isoformat_z
-from agents_meetings.errors import NotFound, Unprocessable
+from agents_meetings.errors import Unprocessable
 from agents_meetings.events.catalog import DomainEvent
-from agents_meetings.events.publisher import EventPublisher
-from agents_meetings.http.dependencies import publisher
+from agents_meetings.http.dependencies import PublisherDep, SearchServiceDep
 from agents_meetings.http.errors import error_responses
 from agents_meetings.http.schemas import BoundedDateTime
 from agents_meetings.http.security import AdminPrincipal, AdminRoute, CurrentPrincipal
+from agents_meetings.search import jobs
 from agents_meetings.search.backend import SearchHit, SearchResult
 from agents_meetings.search.indexer import request_reindex
 from agents_meetings.search.indexes import FACETS, EntityType
-from agents_meetings.search.service import SearchService, parse_filters
-from agents_meetings.tables import SearchIndexJobModel
+from agents_meetings.search.service import parse_filters
+
+if TYPE_CHECKING:
+    from agents_meetings.tables import SearchIndexJobModel
 
 router = APIRouter(prefix="/api/v1/search", tags=["search"])
 admin_router = APIRouter(prefix="/api/v1/admin/search", tags=["search"], route_class=AdminRoute)
@@ -31,13 +32,6 @@ Text = Annotated[str | None, Query(max_length=500, description='Words to find; "
 Offset = Annotated[int, Query(ge=0, le=10_000)]
 SearchLimit = Annotated[int, Query(ge=1, le=100)]
 Sort = Annotated[Literal["relevance", "date_desc", "date_asc"], Query(description="relevance or by date")]
-
-
-async def search_service() -> SearchService:
-    return SearchService()
-
-
-SearchServiceDep = Annotated[SearchService, Depends(search_service)]
 
 
 class HitOut(BaseModel):
@@ -312,9 +306,7 @@ async def suggest(
     responses=error_responses(401, 403, 422),
     summary="Rebuild one index from the tables (the alias swaps when done; searches go on meanwhile)",
 )
-async def reindex(
-    body: ReindexIn, principal: AdminPrincipal, events: Annotated[EventPublisher, Depends(publisher)]
-) -> IndexJobOut:
+async def reindex(body: ReindexIn, principal: AdminPrincipal, events: PublisherDep) -> IndexJobOut:
     job = request_reindex(body.entity_type, principal.actor.user_id)
     events.publish(
         DomainEvent.SEARCH_REINDEX_REQUESTED,
@@ -327,10 +319,7 @@ async def reindex(
     "/jobs/{job_id}", response_model=IndexJobOut, responses=error_responses(401, 403, 404), summary="An index job"
 )
 async def index_job(job_id: Annotated[str, Path(max_length=64)], principal: AdminPrincipal) -> IndexJobOut:
-    try:
-        return IndexJobOut.of(SearchIndexJobModel.get(job_id))
-    except DoesNotExist as exc:
-        raise NotFound("Index job not found.", code="index_job_not_found") from exc
+    return IndexJobOut.of(jobs.index_job(job_id))
 
 
 @admin_router.get(
@@ -344,5 +333,4 @@ async def index_jobs(
     status_filter: Annotated[Literal["pending", "indexing", "indexed", "failed"], Query(alias="status")] = "failed",
     limit: SearchLimit = 50,
 ) -> list[IndexJobOut]:
-    jobs = SearchIndexJobModel.by_status.query(status_filter, scan_index_forward=False, limit=limit)
-    return [IndexJobOut.of(job) for job in jobs]
+    return [IndexJobOut.of(job) for job in jobs.index_jobs(status_filter, limit=limit)]

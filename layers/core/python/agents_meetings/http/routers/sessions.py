@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, status
 from pydantic import BaseModel
 
 from agents_meetings.audit import AuditLog
+from agents_meetings.http.dependencies import ResourceId
 from agents_meetings.http.errors import error_responses
 from agents_meetings.http.schemas import UtcDateTime
 from agents_meetings.http.security import CurrentPrincipal
 from agents_meetings.users.sessions import SessionService
 
 router = APIRouter(prefix="/api/v1/auth/sessions", tags=["auth: sessions"])
-
-SessionId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
 
 
 class SessionOut(BaseModel):
@@ -57,7 +54,7 @@ async def list_sessions(principal: CurrentPrincipal) -> list[SessionOut]:
     responses=error_responses(401, 403, 404),
     summary="End one of your sessions (its tokens stop working at once)",
 )
-async def end_session(session_id: SessionId, principal: CurrentPrincipal) -> None:
+async def end_session(session_id: ResourceId, principal: CurrentPrincipal) -> None:
     SessionService().end(principal.user.id, session_id)
     AuditLog().record(principal.actor, "auth.session_ended", "session", session_id)
 

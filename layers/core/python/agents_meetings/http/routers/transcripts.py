@@ -8,27 +8,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
-from agents_meetings.http.dependencies import MeetingServiceDep, publisher
+from agents_meetings.http.dependencies import MeetingServiceDep, ResourceId, TranscriptionServiceDep
 from agents_meetings.http.errors import error_responses
 from agents_meetings.http.security import CurrentPrincipal
 from agents_meetings.recordings.access import readable_recording
 from agents_meetings.transcription.render import FORMATS
-from agents_meetings.transcription.service import TranscriptionService
 
 router = APIRouter(prefix="/api/v1/recordings", tags=["recordings"])
-
-RecordingId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
-
-
-async def transcription_service(events: Annotated[Any, Depends(publisher)]) -> TranscriptionService:
-    return TranscriptionService(events)
-
-
-TranscriptionServiceDep = Annotated[TranscriptionService, Depends(transcription_service)]
 
 
 class TranscriptSummaryOut(BaseModel):
@@ -88,7 +78,7 @@ class TranscriptListOut(BaseModel):
     summary="A recording's transcripts (list, or one language in txt, srt, vtt or json)",
 )
 async def get_transcripts(
-    recording_id: RecordingId,
+    recording_id: ResourceId,
     principal: CurrentPrincipal,
     meetings: MeetingServiceDep,
     service: TranscriptionServiceDep,

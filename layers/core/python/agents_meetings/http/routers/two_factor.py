@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter, Request, status
 
-from fastapi import APIRouter, Depends, Request, status
-
+from agents_meetings.http.dependencies import TwoFactorServiceDep
 from agents_meetings.http.errors import error_responses
+from agents_meetings.http.origin import client_ip
 from agents_meetings.http.schemas import TokenOut
-from agents_meetings.http.security import CurrentPrincipal, client_ip
+from agents_meetings.http.security import CurrentPrincipal
 from agents_meetings.http.sign_in import token_response
 from agents_meetings.http.two_factor_schemas import (
     BackupCodesOut,
@@ -21,17 +21,10 @@ from agents_meetings.http.two_factor_schemas import (
     TwoFactorLoginIn,
     TwoFactorStatusOut,
 )
-from agents_meetings.identity.two_factor import TwoFactorService, two_factor_enabled
+from agents_meetings.identity.two_factor import two_factor_enabled
 
 # Served by the auth function (its prefix /api/v1/auth covers these paths).
 router = APIRouter(prefix="/api/v1/auth/2fa", tags=["two-factor authentication"])
-
-
-async def two_factor_service() -> TwoFactorService:
-    return TwoFactorService()
-
-
-TwoFactorServiceDep = Annotated[TwoFactorService, Depends(two_factor_service)]
 
 
 @router.get(

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from fastapi import APIRouter, Path, Query
-from pynamodb.exceptions import DoesNotExist
+from fastapi import APIRouter, Query
 
 from agents_meetings.audit import AuditLog
 from agents_meetings.clock import utcnow
 from agents_meetings.errors import Unprocessable
-from agents_meetings.http.dependencies import DEFAULT_PAGE, Cursor, Limit, UserServiceDep
+from agents_meetings.http.dependencies import DEFAULT_PAGE, Cursor, Limit, ResourceId, UserServiceDep
 from agents_meetings.http.errors import error_responses
 from agents_meetings.http.schemas import (
     AuditEntryOut,
@@ -22,13 +21,14 @@ from agents_meetings.http.schemas import (
     UserOut,
 )
 from agents_meetings.http.security import AdminPrincipal, AdminRoute, CurrentPrincipal
-from agents_meetings.tables import AuditLogModel, UserStatisticsModel
+from agents_meetings.statistics.reading import statistics_of
+
+if TYPE_CHECKING:
+    from agents_meetings.tables import AuditLogModel
 from agents_meetings.users.service import AccountStatus, ProfileChanges, Role
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
 admin_router = APIRouter(prefix="/api/v1/admin", tags=["admin: users"], route_class=AdminRoute)
-
-UserId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
 
 
 @router.get("/me", response_model=UserOut, responses=error_responses(401, 403))
@@ -54,15 +54,12 @@ async def update_me(body: ProfileIn, principal: CurrentPrincipal, service: UserS
     summary="Meetings you hosted and attended, and time spent in meetings",
 )
 async def my_statistics(principal: CurrentPrincipal) -> StatisticsOut:
-    try:
-        stats = UserStatisticsModel.get(principal.user.id)
-    except DoesNotExist:
-        return StatisticsOut(user_id=principal.user.id, meetings_hosted=0, meetings_attended=0, attended_seconds=0)
+    stats = statistics_of(principal.user.id)
     return StatisticsOut(
         user_id=stats.user_id,
-        meetings_hosted=int(stats.meetings_hosted),
-        meetings_attended=int(stats.meetings_attended),
-        attended_seconds=int(stats.attended_seconds),
+        meetings_hosted=stats.meetings_hosted,
+        meetings_attended=stats.meetings_attended,
+        attended_seconds=stats.attended_seconds,
     )
 
 
@@ -88,34 +85,34 @@ async def list_users(
 
 
 @admin_router.get("/users/{user_id}", response_model=UserOut, responses=error_responses(401, 403, 404))
-async def get_user(user_id: UserId, principal: AdminPrincipal, service: UserServiceDep) -> UserOut:
+async def get_user(user_id: ResourceId, principal: AdminPrincipal, service: UserServiceDep) -> UserOut:
     return UserOut.of(service.get(user_id))
 
 
 @admin_router.post("/users/{user_id}/approve", response_model=UserOut, responses=error_responses(401, 403, 404, 409))
-async def approve_user(user_id: UserId, principal: AdminPrincipal, service: UserServiceDep) -> UserOut:
+async def approve_user(user_id: ResourceId, principal: AdminPrincipal, service: UserServiceDep) -> UserOut:
     return UserOut.of(service.approve(principal.actor, user_id))
 
 
 @admin_router.post("/users/{user_id}/reject", response_model=UserOut, responses=error_responses(401, 403, 404, 409))
 async def reject_user(
-    user_id: UserId, principal: AdminPrincipal, service: UserServiceDep, body: RejectIn | None = None
+    user_id: ResourceId, principal: AdminPrincipal, service: UserServiceDep, body: RejectIn | None = None
 ) -> UserOut:
     return UserOut.of(service.reject(principal.actor, user_id, body.reason if body else None))
 
 
 @admin_router.put("/users/{user_id}/role", response_model=UserOut, responses=error_responses(401, 403, 404, 409, 422))
-async def change_role(user_id: UserId, body: RoleIn, principal: AdminPrincipal, service: UserServiceDep) -> UserOut:
+async def change_role(user_id: ResourceId, body: RoleIn, principal: AdminPrincipal, service: UserServiceDep) -> UserOut:
     return UserOut.of(service.change_role(principal.actor, user_id, body.role))
 
 
 @admin_router.post("/users/{user_id}/deactivate", response_model=UserOut, responses=error_responses(401, 403, 404, 409))
-async def deactivate_user(user_id: UserId, principal: AdminPrincipal, service: UserServiceDep) -> UserOut:
+async def deactivate_user(user_id: ResourceId, principal: AdminPrincipal, service: UserServiceDep) -> UserOut:
     return UserOut.of(service.set_active(principal.actor, user_id, False))
 
 
 @admin_router.post("/users/{user_id}/activate", response_model=UserOut, responses=error_responses(401, 403, 404))
-async def activate_user(user_id: UserId, principal: AdminPrincipal, service: UserServiceDep) -> UserOut:
+async def activate_user(user_id: ResourceId, principal: AdminPrincipal, service: UserServiceDep) -> UserOut:
     return UserOut.of(service.set_active(principal.actor, user_id, True))
 
 
