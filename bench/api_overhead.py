@@ -232,6 +232,7 @@ def _measure(iterations: int, warmup: int, block: int) -> OverheadResult:
     with (
         guard.installed(),
         mock.patch("agents_meetings.identity.tokens.is_revoked", new=never_revoked),
+        mock.patch("agents_meetings.identity.service.is_revoked", new=never_revoked),
         mock.patch("agents_meetings.identity.service.UserModel.get", new=stored_user),
         mock.patch("agents_meetings.users.sessions.SessionModel.get", new=live_session),
         # Metrics are published as EMF JSON on stdout on every call, as in Lambda: write them to
