@@ -274,3 +274,10 @@ def test_notify_ops_wires_an_alarm_made_elsewhere_once() -> None:
     for alarm in (early, late):
         properties = resources[stack.get_logical_id(alarm.node.default_child)]["Properties"]  # type: ignore[arg-type]
         assert properties["AlarmActions"] == [topic] and properties["OKActions"] == [topic]
+
+
+def test_the_monitoring_nested_stack_is_cfn_lint_clean(synth: Synthesized) -> None:  # noqa: F811
+    from tests.infra.test_stack import _lint
+
+    [nested] = synth.outdir.glob("*Monitoring*.nested.template.json")
+    assert list(_lint(nested)) == []
