@@ -21,6 +21,7 @@ from infra.constructs.events import EventRouting, PlatformEventBus
 from infra.constructs.functions import PlatformFunctions
 from infra.constructs.layers import SharedLayers
 from infra.constructs.notifications import NotificationDelivery
+from infra.constructs.observability import ObservabilityConfig, PlatformObservability
 from infra.constructs.pipeline import PipelineStateMachines
 from infra.constructs.search import SearchInfrastructure
 from infra.constructs.secrets import platform_secrets
@@ -193,6 +194,16 @@ class PlatformStack(Stack):
             functions=self.functions.functions,
             stage_name=config.api_stage,
             removal_policy=removal_policy,
+        )
+
+        # Last: it monitors what the stack holds by now (a construct added after it hands its alarms to
+        # observability.notify_ops and must be monitored explicitly).
+        self.observability = PlatformObservability(
+            self,
+            "Observability",
+            watched=self,
+            config=ObservabilityConfig.from_context(self.node),
+            name_prefix=f"agents-meetings-{config.stage}",
         )
 
         CfnOutput(self, "ApiUrl", value=self.api.rest_api.url, description="Base URL of the REST API stage")
