@@ -414,6 +414,7 @@ class MotoState:
         started = time.perf_counter()
         report = RestoreReport()
         messages: dict[str, dict[str, Any]] = {}
+        objects: dict[tuple[str, str], dict[str, Any]] = {}
         for effect in effects:
             report.effects += 1
             kind = effect["k"]
@@ -424,13 +425,10 @@ class MotoState:
                 table = self.dynamodb.get_table(effect["t"])
                 hash_key, range_key = self.dynamodb.get_keys_value(table, effect["key"])
                 table.delete_item(hash_key, range_key)
-            elif kind == S3_PUT:
-                self._restore_object(effect)
-            elif kind == S3_DEL:
-                bucket = self.s3.buckets.get(effect["b"])
-                if bucket is not None and effect["key"] in bucket.keys:
-                    self.s3.delete_object(effect["b"], effect["key"])
-                self.object_blobs.pop((effect["b"], effect["key"]), None)
+            elif kind in (S3_PUT, S3_DEL):
+                # Only an object's last state is restored: a blob an earlier write referenced may have
+                # been collected after a compaction (the object was written again meanwhile).
+                objects[(effect["b"], effect["key"])] = effect
             elif kind == SQS_ADD:
                 messages[effect["id"]] = dict(effect)  # a later add of the same id is a move (to a DLQ)
             elif kind == SQS_RECV:
@@ -440,6 +438,14 @@ class MotoState:
                 messages.pop(effect["id"], None)
             else:
                 raise CorruptJournal(f"unknown kind of effect {kind!r}")
+        for (bucket_name, key_name), effect in objects.items():
+            if effect["k"] == S3_PUT:
+                self._restore_object(effect)
+                continue
+            bucket = self.s3.buckets.get(bucket_name)
+            if bucket is not None and key_name in bucket.keys:
+                self.s3.delete_object(bucket_name, key_name)
+            self.object_blobs.pop((bucket_name, key_name), None)
         for message in sorted(messages.values(), key=lambda m: m.get("sent") or 0):
             self._restore_message(message)
         report.items = sum(_count_items(t) for t in self.dynamodb.tables.values())

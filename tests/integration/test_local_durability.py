@@ -357,3 +357,19 @@ def test_a_snapshot_cut_short_falls_back_to_the_previous_generation(tmp_path: Pa
     journal.snapshot_path(2).write_text('{"k":"ddb","t":"x","item":{"pk":{"S":"a"}}}\n')
     keys = [e["item"]["pk"]["S"] for e in Journal(tmp_path).read()]
     assert keys == ["a", "b"]
+
+
+def test_an_object_written_again_after_a_compaction_needs_only_its_last_blob(
+    start: Callable[[], Aws], tmp_path: Path
+) -> None:
+    # Between a compaction's snapshot and its blob collection an object may be written twice: the
+    # journal then names a first blob that the collection removed. Restore reads only the last state.
+    first = start()
+    s3 = first.client("s3")
+    s3.put_object(Bucket=BUCKET, Key="twice.txt", Body=b"first")
+    s3.put_object(Bucket=BUCKET, Key="twice.txt", Body=b"second")
+    first.crash()
+    (tmp_path / "aws" / "blobs" / hashlib.sha256(b"first").hexdigest()).unlink()
+
+    second = start()
+    assert second.client("s3").get_object(Bucket=BUCKET, Key="twice.txt")["Body"].read() == b"second"
