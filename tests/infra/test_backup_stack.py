@@ -218,3 +218,10 @@ def test_failed_or_slow_restore_tests_and_failed_backup_jobs_raise_alarms(synth:
     assert alarms["Errors"]["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": function_id}}]
     for props in alarms.values():
         assert props["Threshold"] == 1 and props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+
+
+def test_every_alarm_of_the_stack_has_a_response_in_the_alarm_runbook(synth: Synth) -> None:
+    runbook = (Path(__file__).resolve().parents[2] / "docs" / "runbooks" / "alarms.md").read_text()
+    names = {logical_id[:-8] for logical_id in synth.of_type("AWS::CloudWatch::Alarm")}  # CDK's 8-hex suffix
+    missing = sorted(name for name in names if f"`{name}`" not in runbook)
+    assert not missing, f"add these alarms to docs/runbooks/alarms.md: {missing}"
