@@ -10,7 +10,7 @@ PYTEST_WORKERS ?= 2
 export CDK_DISABLE_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup dev test system-packages test-tools test-unit test-integration test-e2e test-infra lint typecheck bench synth reset clean
+.PHONY: setup dev test system-packages test-tools test-unit test-integration test-e2e test-infra lint typecheck bench synth backup restore verify-backup reset clean
 
 setup: $(STAMP)
 
@@ -64,6 +64,22 @@ bench: setup
 
 synth: setup
 	$(BIN)/python infra/app.py
+
+## Archive the local data directory (LOCAL_DATA_DIR, default .local/data; stop `make dev` first) into
+## BACKUP_DIR (default .local/backups): a .tar.gz with a manifest of every file's SHA-256, and a .sha256 beside it.
+backup: setup
+	$(BIN)/python -m infra.local.backup create $(if $(BACKUP_DIR),--output "$(BACKUP_DIR)")
+
+## `make restore ARCHIVE=...`: verify every checksum, then restore into LOCAL_DATA_DIR. A non-empty data
+## directory is refused unless FORCE=1, which moves it aside (<dir>.before-restore-<time>), never deletes it.
+restore: setup
+	@test -n "$(ARCHIVE)" || { echo "usage: make restore ARCHIVE=.local/backups/<file>.tar.gz [FORCE=1]" >&2; exit 2; }
+	$(BIN)/python -m infra.local.backup restore "$(ARCHIVE)" $(if $(filter 1,$(FORCE)),--force)
+
+## `make verify-backup ARCHIVE=...`: check an archive without restoring it.
+verify-backup: setup
+	@test -n "$(ARCHIVE)" || { echo "usage: make verify-backup ARCHIVE=<file>.tar.gz" >&2; exit 2; }
+	$(BIN)/python -m infra.local.backup verify "$(ARCHIVE)"
 
 ## Forget all local data (accounts, meetings, ...): the next `make dev` starts empty.
 reset:

@@ -84,6 +84,20 @@ def build_app(
         # Environment-agnostic unless the CLI resolved an account/region; synth needs neither.
         env=cdk.Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION")),
     )
+    if stack.config.dr_region:  # backups and replicas in a second region (infra/constructs/backup.py)
+        from infra.constructs.backup import DisasterRecoveryStack
+        from infra.stacks import REPLICATED_BUCKETS
+
+        dr_stack = DisasterRecoveryStack(
+            app,
+            f"{STACK_ID}DisasterRecovery",
+            stage=stack.config.stage,
+            replicated=REPLICATED_BUCKETS,
+            removal_policy=stack.config.removal_policy,
+            description="Agents-Meetings disaster recovery: backup vault and bucket replicas in the second region",
+            env=cdk.Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=stack.config.dr_region),
+        )
+        stack.add_stack_dependency(dr_stack, "replication and backup copies need the DR vault and replicas first")
     if nag:
         # cdk-nag 3 is a policy-validation plugin, not an aspect: an unacknowledged error stops
         # synthesis, warnings are only printed; both land in cdk.out/validation-report.json.

@@ -16,6 +16,7 @@ from agents_meetings.events.catalog import DomainEvent
 from agents_meetings.notifications.producers import NOTIFIED_EVENTS
 from agents_meetings.recordings.enums import MANIFEST_KEY_PREFIX, MANIFEST_KEY_SUFFIX
 from agents_meetings.search.events import INDEXED_EVENTS
+from agents_meetings.tables import TABLES, table_spec
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = REPO_ROOT / "functions"
@@ -179,6 +180,14 @@ NOTIFICATION_TABLES = ("notifications", "notification-keys", "notification-held"
 WEBSOCKET_TABLES = ("ws-connections", "ws-subscriptions")
 # Search & discovery (spec 1.3): what the search API reads to apply permissions, what the indexer reads.
 INDEXER_READ_TABLES = ("meetings", "meeting-participants", "users", "recording-jobs", "transcription-jobs")
+# Backups (spec 4.4): tables without a TTL hold the platform's lasting data; the monthly restore test
+# restores each of them (tables with a TTL hold minutes-to-days state: counters, tickets, sessions;
+# the outbox holds refused events for minutes). Every table is backed up all the same.
+DURABLE_TABLES = tuple(
+    spec.logical_name
+    for spec in map(table_spec, TABLES)
+    if not spec.ttl_attribute and spec.logical_name != OUTBOX_TABLE
+)
 
 # Grouped by concern. The order of the API functions (and of their routes) feeds the hash in the
 # logical id of the API Gateway deployment: reordering them makes the next deploy a new deployment.
@@ -264,6 +273,17 @@ FUNCTIONS: tuple[FunctionDecl, ...] = (
         tables=("event-outbox",),
         publishes_events=True,
         description="Re-publishes domain events EventBridge refused",
+    ),
+    FunctionDecl(
+        name="restore-validation",
+        folder="jobs/restore_validation",
+        kind="job",
+        memory_mb=1024,
+        timeout_seconds=900,
+        # The sources of restore tests (every durable table, infra/constructs/backup.py); the restored
+        # copies, named by AWS Backup, are granted there.
+        read_tables=DURABLE_TABLES,
+        description="Restore tests: checks a restored table's item count and checksum against its source",
     ),
     # --- statistics ---------------------------------------------------------------------------
     FunctionDecl(

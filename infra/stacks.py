@@ -16,6 +16,7 @@ from constructs import Construct, Node
 
 from infra.constructs import pascal_case, removal_policy_for
 from infra.constructs.api import PlatformApi
+from infra.constructs.backup import BackupAndRecovery
 from infra.constructs.data import DataTables
 from infra.constructs.events import EventRouting, PlatformEventBus
 from infra.constructs.functions import PlatformFunctions
@@ -33,6 +34,9 @@ DEPLOYABLE_STAGES = tuple(
     stage for stage in get_args(Settings.model_fields["environment"].annotation) if stage not in ("local", "test")
 )
 
+
+# Buckets replicated to the DR region (with context dr_region); exports join when they exist.
+REPLICATED_BUCKETS = ("recordings", "materials")
 
 # Context keys passed through as the same-named (upper-case) environment variables when set.
 FEDERATION_CONTEXT = (
@@ -75,6 +79,8 @@ class PlatformConfig:
     ldap_user_filter: str = ""
     saml_idp_metadata: str = ""
     saml_sp_entity_id: str = ""
+    # Backups (spec 4.4): the second region for backup copies and bucket replicas. Unset: no DR stack.
+    dr_region: str = ""
 
     def __post_init__(self) -> None:
         if self.stage not in DEPLOYABLE_STAGES:
@@ -194,6 +200,20 @@ class PlatformStack(Stack):
             functions=self.functions.functions,
             stage_name=config.api_stage,
             removal_policy=removal_policy,
+        )
+
+        # Backups and disaster recovery (spec 4.4): AWS Backup, replication to dr_region, restore tests.
+        self.backup = BackupAndRecovery(
+            self,
+            "Backup",
+            tables=self.data.tables,
+            buckets={"recordings": self.recordings_bucket, "materials": self.search.materials_bucket},
+            replicated=REPLICATED_BUCKETS,
+            validation_function=self.functions.functions["restore-validation"],
+            data_key=self.data.key,
+            stage=config.stage,
+            removal_policy=removal_policy,
+            dr_region=config.dr_region or None,
         )
 
         # Last: it monitors what the stack holds by now (a construct added after it hands its alarms to

@@ -131,8 +131,13 @@ class LocalPlatform:
         self.gateway: Any = None
         self.livekit: Any = None  # the embedded LiveKit emulator, when no LIVEKIT_URL is configured
         self.replayed = 0
+        self.data_lock: Any = None
 
     def start(self) -> None:
+        if self.config.data_dir is not None:  # one runtime (or backup, or restore) per data directory
+            from infra.local.datalock import DataDirLock
+
+            self.data_lock = DataDirLock(self.config.data_dir, "the local runtime").acquire()
         embedded_livekit = not os.environ.get("LIVEKIT_URL")
         configure_environment(self.config)
         if embedded_livekit:
@@ -205,6 +210,9 @@ class LocalPlatform:
             self.router.stop()
         if self.aws is not None:
             self.aws.stop()
+        if self.data_lock is not None:
+            self.data_lock.release()
+            self.data_lock = None
 
 
 # In the cloud every function has its own process; here the API, the workers and the embedded AWS
@@ -228,7 +236,13 @@ def main() -> None:
     config = LocalConfig.from_env()
     started = time.perf_counter()
     platform = LocalPlatform(config)
-    platform.start()
+    from infra.local.datalock import DataDirInUse
+
+    try:
+        platform.start()
+    except DataDirInUse as exc:
+        platform.stop()
+        sys.exit(f"error: {exc}")
     server = uvicorn.Server(
         uvicorn.Config(
             platform.gateway,

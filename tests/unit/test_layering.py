@@ -61,6 +61,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "secret_values",
         "conditions",
         "workers",
+        "backups",
     ),
     "foundation": ("settings", "clock", "errors"),
 }
