@@ -62,6 +62,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "conditions",
         "workers",
         "backups",
+        "persistence",
     ),
     "foundation": ("settings", "clock", "errors"),
 }
@@ -208,6 +209,82 @@ def test_no_function_local_import_of_the_packages_own_modules() -> None:
         "cycle, fix the structure):\n"
         + "\n".join(f"  {m} (line {local[m, t].line}) imports {t}" for m, t in sorted(unknown))
     )
+
+
+# What the HTTP layer must not see: the storage's library and its models (the services and
+# `persistence` stand between). A type named in an annotation only may come under TYPE_CHECKING.
+STORAGE_INTERNALS = ("pynamodb", f"{PACKAGE}.tables")
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _storage_imports(tree: ast.AST) -> list[tuple[int, str, bool]]:
+    """Each import of STORAGE_INTERNALS in ``tree``: its line, what it imports, under TYPE_CHECKING."""
+    found: list[tuple[int, str, bool]] = []
+
+    def visit(node: ast.AST, typing_only: bool) -> None:
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            names = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+        for name in names:
+            if any(name == internal or name.startswith(internal + ".") for internal in STORAGE_INTERNALS):
+                found.append((node.lineno, name, typing_only))
+                break
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            for child in node.body:
+                visit(child, True)
+            for child in node.orelse:
+                visit(child, typing_only)
+            return
+        for child in ast.iter_child_nodes(node):
+            visit(child, typing_only)
+
+    visit(tree, False)
+    return found
+
+
+def test_http_imports_neither_pynamodb_nor_the_table_models_outside_type_checking() -> None:
+    offending = [
+        f"  {module} (line {line}) imports {name}"
+        for module, path in sorted(MODULES.items())
+        if _part(module) == "http"
+        for line, name, typing_only in _storage_imports(ast.parse(path.read_text(encoding="utf-8")))
+        if not typing_only
+    ]
+    assert not offending, (
+        "http/ talks to services, not to the storage (a model type for an annotation goes under "
+        "`if TYPE_CHECKING:`; storage failures are `persistence.STORAGE_ERRORS`):\n" + "\n".join(offending)
+    )
+
+
+def test_the_storage_import_reader_tells_type_checking_imports_apart() -> None:
+    source = (
+        "import pynamodb\n"
+        "from agents_meetings import tables\n"
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n"
+        "    from agents_meetings.tables import UserModel\n"
+        "else:\n"
+        "    from pynamodb.exceptions import DoesNotExist\n"
+        "def f():\n"
+        "    from pynamodb.models import Model\n"
+    )
+    assert _storage_imports(ast.parse(source)) == [
+        (1, "pynamodb", False),
+        (2, "agents_meetings.tables", False),
+        (5, "agents_meetings.tables", True),
+        (7, "pynamodb.exceptions", False),
+        (9, "pynamodb.models", False),
+    ]
+    # and it reads the real modules: the schemas name table models for their `.of()` under TYPE_CHECKING
+    meetings = MODULES["agents_meetings.http.schemas.meetings"]
+    assert any(t for _, _, t in _storage_imports(ast.parse(meetings.read_text(encoding="utf-8"))))
 
 
 def test_the_checker_sees_upward_local_and_cyclic_imports() -> None:

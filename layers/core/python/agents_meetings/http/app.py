@@ -17,8 +17,8 @@ from agents_meetings.http.origin import client_ip
 from agents_meetings.http.rate_limits import RateLimitMiddleware
 from agents_meetings.http.security_headers import SecurityHeadersMiddleware
 from agents_meetings.observability import logger, metrics, tracer
+from agents_meetings.persistence import bind_storage
 from agents_meetings.request_context import RequestOrigin, current_origin
-from agents_meetings.tables import bind_tables
 
 API_TITLE = "Agents-Meetings API"
 API_DESCRIPTION = (
@@ -59,7 +59,7 @@ class RequestIdMiddleware:
 
 def create_app(name: str, routers: Iterable[APIRouter], *, with_docs: bool = False) -> FastAPI:
     """One app per endpoint group. Only the docs function serves OpenAPI, for all groups at once."""
-    bind_tables()
+    bind_storage()
     app = FastAPI(
         title=API_TITLE if with_docs else f"{API_TITLE}: {name}",
         description=API_DESCRIPTION,

@@ -8,12 +8,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from pynamodb.exceptions import PynamoDBConnectionError, PynamoDBException
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agents_meetings.errors import DomainError, ServiceUnavailable
 from agents_meetings.http.security_headers import security_headers
 from agents_meetings.observability import logger, metrics
+from agents_meetings.persistence import STORAGE_ERRORS, is_transient
 
 
 class ErrorBody(BaseModel):
@@ -64,28 +64,6 @@ _HTTP_CODES = {
 # FastAPI's HTTPException detail for a body it cannot parse (not UTF-8, a broken form).
 _UNREADABLE_BODY = "There was an error parsing the body"
 
-# DynamoDB answers that mean "busy, try again": the client gets 503 + Retry-After. Anything else
-# DynamoDB answers (validation, access denied, missing table) is a fault on our side: 500.
-TRANSIENT_CODES = frozenset(
-    {
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "InternalServerError",
-        "ServiceUnavailable",
-        "TransactionConflictException",
-        "LimitExceededException",
-    }
-)
-
-
-def is_transient(exc: Exception) -> bool:
-    code = getattr(exc, "cause_response_code", None)
-    if code is None:
-        # No answer from DynamoDB at all (connection refused, timed out): transient.
-        return isinstance(exc, PynamoDBConnectionError)
-    return code in TRANSIENT_CODES
-
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
@@ -120,8 +98,7 @@ def install_error_handlers(app: FastAPI) -> None:
             message = f"No route for {request.method} {request.url.path}."
         return error_response(request, exc.status_code, code, message, headers=getattr(exc, "headers", None))
 
-    @app.exception_handler(PynamoDBException)
-    async def _storage(request: Request, exc: PynamoDBException) -> JSONResponse:
+    async def _storage(request: Request, exc: Exception) -> JSONResponse:
         # Throttling and connection failures are transient: tell the client to retry, never a bare 500.
         if is_transient(exc):
             logger.warning("storage temporarily unavailable", extra={"error": str(exc)})
@@ -134,6 +111,9 @@ def install_error_handlers(app: FastAPI) -> None:
                 headers={"Retry-After": "1"},
             )
         return await _unexpected(request, exc)
+
+    for storage_error in STORAGE_ERRORS:
+        app.add_exception_handler(storage_error, _storage)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -4,13 +4,16 @@ pair, or the two-factor challenge when the account has 2FA on."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from agents_meetings.http.schemas import TokenOut
-from agents_meetings.http.two_factor_schemas import TwoFactorChallengeOut
+from agents_meetings.http.schemas.auth import TokenOut
+from agents_meetings.http.schemas.two_factor import TwoFactorChallengeOut
 from agents_meetings.identity.password_lifecycle import password_change_required
 from agents_meetings.identity.tokens import CHALLENGE_TOKEN_TTL_SECONDS, TokenPair
 from agents_meetings.identity.two_factor import TwoFactorRequired
-from agents_meetings.tables import UserModel
+
+if TYPE_CHECKING:
+    from agents_meetings.tables import UserModel
 
 
 def token_response(user: UserModel, pair: TokenPair) -> TokenOut:

@@ -8,10 +8,11 @@ from agents_meetings.audit import SYSTEM, Actor
 from agents_meetings.http.dependencies import AuthServiceDep
 from agents_meetings.http.errors import error_responses
 from agents_meetings.http.origin import client_ip
-from agents_meetings.http.schemas import LoginIn, LogoutIn, RefreshIn, RegisterIn, TokenOut, UserOut
+from agents_meetings.http.schemas.auth import LoginIn, LogoutIn, RefreshIn, RegisterIn, TokenOut
+from agents_meetings.http.schemas.two_factor import TwoFactorChallengeOut
+from agents_meetings.http.schemas.users import UserOut
 from agents_meetings.http.security import CurrentPrincipal
 from agents_meetings.http.sign_in import sign_in_response
-from agents_meetings.http.two_factor_schemas import TwoFactorChallengeOut
 from agents_meetings.identity.service import NewAccount
 from agents_meetings.users.service import validate_timezone
 

@@ -6,20 +6,13 @@ import time
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 
 from agents_meetings import __version__
+from agents_meetings.http.schemas.health import HealthOut
 from agents_meetings.observability import logger
 from agents_meetings.users.health import check_user_table
 
 router = APIRouter(prefix="/api/v1", tags=["health"])
-
-
-class HealthOut(BaseModel):
-    status: str
-    version: str
-    checks: dict[str, str]
-    latency_ms: float
 
 
 @router.get(

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Query, status
 from agents_meetings.errors import Unprocessable
 from agents_meetings.http.dependencies import DEFAULT_PAGE, Cursor, Limit, MeetingServiceDep, ResourceId
 from agents_meetings.http.errors import error_responses
-from agents_meetings.http.schemas import (
-    BoundedDateTime,
+from agents_meetings.http.schemas import BoundedDateTime, PageOut
+from agents_meetings.http.schemas.meetings import (
     InviteIn,
     InviteOut,
     JoinIn,
@@ -19,7 +19,6 @@ from agents_meetings.http.schemas import (
     MeetingIn,
     MeetingOut,
     MeetingPatch,
-    PageOut,
     ParticipantOut,
 )
 from agents_meetings.http.security import CurrentPrincipal

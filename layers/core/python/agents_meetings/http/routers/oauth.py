@@ -6,15 +6,15 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
 
 from agents_meetings.errors import Unauthenticated
 from agents_meetings.http.dependencies import publisher
 from agents_meetings.http.errors import error_responses
 from agents_meetings.http.origin import client_ip
-from agents_meetings.http.schemas import PlainLine, TokenOut
+from agents_meetings.http.schemas.auth import TokenOut
+from agents_meetings.http.schemas.oauth import AuthorizeOut, DirectoryLoginIn, SamlStartOut
+from agents_meetings.http.schemas.two_factor import TwoFactorChallengeOut
 from agents_meetings.http.sign_in import sign_in_response
-from agents_meetings.http.two_factor_schemas import TwoFactorChallengeOut
 from agents_meetings.identity import ldap_directory, saml
 from agents_meetings.identity.federation import FederatedSignIn
 
@@ -22,23 +22,6 @@ router = APIRouter(prefix="/api/v1/auth/oauth", tags=["auth: sign in with Google
 
 Provider = Annotated[Literal["google", "microsoft"], Path(description="Identity provider")]
 Text = Annotated[str | None, Query(max_length=2048)]
-
-
-class AuthorizeOut(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "authorization_url": "https://accounts.google.com/o/oauth2/v2/auth?response_type=code&...",
-                    "state": "3q2-7w...",
-                    "expires_in": 600,
-                }
-            ]
-        }
-    )
-    authorization_url: str = Field(description="Send the browser here; the provider redirects back to callback")
-    state: str
-    expires_in: int
 
 
 @router.post(
@@ -78,14 +61,6 @@ async def callback(
     return sign_in_response(lambda: sign_in.finish(provider, code=code, state=state, actor_ip=client_ip(request)).pair)
 
 
-class DirectoryLoginIn(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"username": "ada", "password": "directory password"}]}
-    )
-    username: Annotated[PlainLine, Field(min_length=1, max_length=256)]
-    password: Annotated[str, Field(min_length=1, max_length=256)]
-
-
 directory_router = APIRouter(prefix="/api/v1/auth/ldap", tags=["auth: directory (LDAP / Active Directory)"])
 
 
@@ -101,12 +76,6 @@ async def directory_login(body: DirectoryLoginIn, request: Request) -> TokenOut 
     return sign_in_response(
         lambda: sign_in.complete(ldap_directory.PROVIDER, identity.claims(), {}, actor_ip=client_ip(request)).pair
     )
-
-
-class SamlStartOut(BaseModel):
-    redirect_url: str = Field(description="Send the browser here (the IdP's single sign-on service)")
-    relay_state: str
-    expires_in: int
 
 
 saml_router = APIRouter(prefix="/api/v1/auth/saml", tags=["auth: enterprise SAML 2.0"])

@@ -11,7 +11,7 @@ from agents_meetings.audit import SYSTEM, Actor
 from agents_meetings.http.dependencies import PasswordServiceDep
 from agents_meetings.http.errors import error_responses
 from agents_meetings.http.origin import client_ip
-from agents_meetings.http.schemas import (
+from agents_meetings.http.schemas.passwords import (
     ChangePasswordIn,
     PasswordResetConfirmIn,
     PasswordResetRequestedOut,

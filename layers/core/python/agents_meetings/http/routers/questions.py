@@ -2,58 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from fastapi import APIRouter, status
-from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from agents_meetings.http.dependencies import DEFAULT_PAGE, Cursor, Limit, QuestionId, QuestionServiceDep, ResourceId
 from agents_meetings.http.errors import error_responses
-from agents_meetings.http.schemas import TEXT_CHECK, PageOut, Strict, UtcDateTime
+from agents_meetings.http.schemas import PageOut
+from agents_meetings.http.schemas.questions import AnswerIn, QuestionIn, QuestionOut
 from agents_meetings.http.security import CurrentPrincipal
-from agents_meetings.tables import MeetingQuestionModel
 
 router = APIRouter(prefix="/api/v1/meetings", tags=["meetings"])
-
-QuestionText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), TEXT_CHECK]
-
-
-class QuestionIn(Strict):
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"text": "Will the slides be shared after the class?"}]}
-    )
-    text: QuestionText
-
-
-class AnswerIn(Strict):
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"text": "Yes, under the meeting's materials."}]}
-    )
-    text: QuestionText
-
-
-class QuestionOut(BaseModel):
-    id: str
-    meeting_id: str
-    asked_by: str
-    text: str
-    created_at: UtcDateTime
-    answer: str | None = None
-    answered_by: str | None = None
-    answered_at: UtcDateTime | None = None
-
-    @classmethod
-    def of(cls, question: MeetingQuestionModel) -> QuestionOut:
-        return cls(
-            id=question.id,
-            meeting_id=question.meeting_id,
-            asked_by=question.asked_by,
-            text=question.text,
-            created_at=question.created_at,
-            answer=question.answer,
-            answered_by=question.answered_by,
-            answered_at=question.answered_at,
-        )
 
 
 @router.post(

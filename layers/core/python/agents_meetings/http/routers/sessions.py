@@ -3,29 +3,15 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, status
-from pydantic import BaseModel
 
 from agents_meetings.audit import AuditLog
 from agents_meetings.http.dependencies import ResourceId
 from agents_meetings.http.errors import error_responses
-from agents_meetings.http.schemas import UtcDateTime
+from agents_meetings.http.schemas.sessions import EndedOut, SessionOut
 from agents_meetings.http.security import CurrentPrincipal
 from agents_meetings.users.sessions import SessionService
 
 router = APIRouter(prefix="/api/v1/auth/sessions", tags=["auth: sessions"])
-
-
-class SessionOut(BaseModel):
-    id: str
-    device: str | None
-    ip: str | None
-    created_at: UtcDateTime
-    last_seen_at: UtcDateTime
-    current: bool
-
-
-class EndedOut(BaseModel):
-    ended: int
 
 
 @router.get(

@@ -7,10 +7,8 @@ from fastapi import APIRouter, Request, status
 from agents_meetings.http.dependencies import TwoFactorServiceDep
 from agents_meetings.http.errors import error_responses
 from agents_meetings.http.origin import client_ip
-from agents_meetings.http.schemas import TokenOut
-from agents_meetings.http.security import CurrentPrincipal
-from agents_meetings.http.sign_in import token_response
-from agents_meetings.http.two_factor_schemas import (
+from agents_meetings.http.schemas.auth import TokenOut
+from agents_meetings.http.schemas.two_factor import (
     BackupCodesOut,
     SmsConfirmIn,
     SmsEnrolIn,
@@ -21,6 +19,8 @@ from agents_meetings.http.two_factor_schemas import (
     TwoFactorLoginIn,
     TwoFactorStatusOut,
 )
+from agents_meetings.http.security import CurrentPrincipal
+from agents_meetings.http.sign_in import token_response
 from agents_meetings.identity.two_factor import two_factor_enabled
 
 # Served by the auth function (its prefix /api/v1/auth covers these paths).

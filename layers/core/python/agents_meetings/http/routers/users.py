@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
@@ -11,20 +11,10 @@ from agents_meetings.clock import utcnow
 from agents_meetings.errors import Unprocessable
 from agents_meetings.http.dependencies import DEFAULT_PAGE, Cursor, Limit, ResourceId, UserServiceDep
 from agents_meetings.http.errors import error_responses
-from agents_meetings.http.schemas import (
-    AuditEntryOut,
-    PageOut,
-    ProfileIn,
-    RejectIn,
-    RoleIn,
-    StatisticsOut,
-    UserOut,
-)
+from agents_meetings.http.schemas import PageOut
+from agents_meetings.http.schemas.users import AuditEntryOut, ProfileIn, RejectIn, RoleIn, StatisticsOut, UserOut
 from agents_meetings.http.security import AdminPrincipal, AdminRoute, CurrentPrincipal
 from agents_meetings.statistics.reading import statistics_of
-
-if TYPE_CHECKING:
-    from agents_meetings.tables import AuditLogModel
 from agents_meetings.users.service import AccountStatus, ProfileChanges, Role
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
@@ -136,18 +126,4 @@ async def audit_logs(
         page = log.for_target(target_id, limit=limit, cursor=cursor)
     else:
         page = log.for_month(month or utcnow().strftime("%Y-%m"), limit=limit, cursor=cursor)
-    return PageOut[AuditEntryOut](items=[_audit_out(e) for e in page.items], next_cursor=page.next_cursor)
-
-
-def _audit_out(entry: AuditLogModel) -> AuditEntryOut:
-    return AuditEntryOut(
-        id=entry.id,
-        timestamp=entry.timestamp,
-        actor_id=entry.actor_id,
-        action=entry.action,
-        target_type=entry.target_type,
-        target_id=entry.target_id,
-        source_ip=entry.source_ip,
-        request_id=entry.request_id,
-        details=entry.details,
-    )
+    return PageOut[AuditEntryOut](items=[AuditEntryOut.of(e) for e in page.items], next_cursor=page.next_cursor)
