@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -16,7 +17,7 @@ from agents_meetings.http.methods import MethodNotAllowedMiddleware
 from agents_meetings.http.origin import client_ip
 from agents_meetings.http.rate_limits import RateLimitMiddleware
 from agents_meetings.http.security_headers import SecurityHeadersMiddleware
-from agents_meetings.observability import logger, metrics, tracer
+from agents_meetings.observability import logger, metrics, set_correlation_id, tracer
 from agents_meetings.request_context import RequestOrigin, current_origin
 from agents_meetings.tables import bind_tables
 
@@ -46,6 +47,8 @@ class RequestIdMiddleware:
         if not request_id:
             request_id = Headers(scope=scope).get("x-request-id") or str(uuid.uuid4())
         scope.setdefault("state", {})["request_id"] = request_id
+        # The request id is the correlation id of everything this request logs and causes.
+        set_correlation_id(request_id)
         current_origin.set(RequestOrigin(ip=client_ip(scope), user_agent=Headers(scope=scope).get("user-agent")))
 
         async def send_with_id(message: Message) -> None:
@@ -94,10 +97,24 @@ def lambda_handler(app: FastAPI) -> Callable[[dict[str, Any], Any], dict[str, An
     @tracer.capture_lambda_handler(capture_response=False)  # type: ignore[untyped-decorator]
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        set_correlation_id((event.get("requestContext") or {}).get("requestId"))
         metrics.add_metric(name="ApiRequests", unit="Count", value=1)
+        started = time.perf_counter()
         response: dict[str, Any] = asgi(event, context)
-        if response.get("statusCode", 200) >= 500:
+        status = int(response.get("statusCode", 200))
+        if status >= 500:
             metrics.add_metric(name="ApiServerErrors", unit="Count", value=1)
+        # One access line per request: the first line of a request's path in a correlation query.
+        logger.info(
+            "request",
+            extra={
+                "method": event.get("httpMethod"),
+                "path": event.get("path"),
+                "route": event.get("resource"),
+                "status": status,
+                "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+            },
+        )
         return response
 
     return handler  # type: ignore[no-any-return]  # Powertools' decorators are untyped
