@@ -21,6 +21,7 @@ from functools import partial
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -129,6 +130,20 @@ def event_correlation(event: Mapping[str, Any]) -> str:
     detail = event.get("detail")
     metadata = detail.get("metadata") if isinstance(detail, Mapping) else None
     return adopt_correlation(metadata if isinstance(metadata, Mapping) else None, fallback=event.get("id"))
+
+
+def emit_dimensioned(values: Mapping[str, tuple[str, float]], dimensions: Mapping[str, str]) -> None:
+    """Metrics whose dimensions differ from the invocation's (``metrics`` has only ``service``):
+    one EMF document of their own, now. ``values``: name -> (unit, value); at most two dimensions
+    here, so three with ``service``."""
+    if len(dimensions) > 2:
+        raise ValueError("at most three dimensions per metric, service included")
+    document = AmazonCloudWatchEMFProvider()
+    for name, value in dimensions.items():
+        document.add_dimension(name=name, value=value)
+    for name, (unit, amount) in values.items():
+        document.add_metric(name=name, unit=unit, value=amount)
+    document.flush_metrics()
 
 
 def observed(handler: Handler) -> Handler:
