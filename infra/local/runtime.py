@@ -137,9 +137,11 @@ class LocalPlatform:
     def start(self) -> None:
         embedded_livekit = not os.environ.get("LIVEKIT_URL")
         configure_environment(self.config)
-        from infra.local import metrics
+        from infra.local import logs, metrics
 
         self.metrics = metrics.install()
+        if os.environ.get("LOCAL_LOG_FILE"):  # `make logs` follows it
+            logs.write_to(Path(os.environ["LOCAL_LOG_FILE"]))
         if embedded_livekit:
             self._start_livekit()
         from agents_meetings.settings import get_settings, reset_settings

@@ -7,6 +7,7 @@ metrics in Prometheus text, under the names they emit."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import uuid
@@ -16,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from infra.local import logs
 from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, RunningPlatform, start_platform, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -24,7 +26,8 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def logging_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]:
     base = tmp_path_factory.mktemp("correlated")
-    running = start_platform(base / "data", base / "runtime.log", {"POWERTOOLS_LOG_LEVEL": "INFO"})
+    env = {"POWERTOOLS_LOG_LEVEL": "INFO", "LOCAL_LOG_FILE": str(base / "json.log")}
+    running = start_platform(base / "data", base / "runtime.log", env)
     yield running
     running.stop()
 
@@ -66,6 +69,14 @@ def test_one_request_id_is_in_every_log_line_of_its_path(logging_platform: Runni
     assert notified["detail_type"] == "UserApproved"
     emailed = next(line for line in lines if line["message"] == "notification email")
     assert emailed["status"] == "sent"
+    # `make logs ID=...` finds the same path in the runtime's LOCAL_LOG_FILE.
+    shown = io.StringIO()
+    assert (
+        logs.run(["--id", request_id, "--json", str(logging_platform.data_dir.parent / "json.log")], stdout=shown) == 0
+    )
+    assert {"request", "notified", "notification email"} <= {
+        json.loads(x)["message"] for x in shown.getvalue().splitlines()
+    }
     # And no other request's lines carry it.
     others = [line for line in json_lines(logging_platform.log_path) if line.get("message") == "request"]
     assert sum(1 for line in others if line.get("correlation_id") == request_id) == 1
