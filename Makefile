@@ -10,7 +10,7 @@ PYTEST_WORKERS ?= 2
 export CDK_DISABLE_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup dev test system-packages test-tools test-unit test-integration test-e2e test-infra lint typecheck bench synth backup restore verify-backup reset clean
+.PHONY: setup dev logs test system-packages test-tools test-unit test-integration test-e2e test-infra lint typecheck bench synth backup restore verify-backup reset clean
 
 setup: $(STAMP)
 
@@ -21,8 +21,16 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 ## Run the whole platform on http://127.0.0.1:$${PORT:-8000} (embedded AWS, seeded admin). Ctrl-C stops it.
+## Its JSON log lines also go to $(LOCAL_LOG_FILE), which `make logs` follows.
+LOCAL_LOG_FILE ?= .local/runtime.log
 dev: setup system-packages
-	$(BIN)/python -m infra.local
+	LOCAL_LOG_FILE=$(abspath $(LOCAL_LOG_FILE)) $(BIN)/python -m infra.local
+
+## Follow the platform's JSON logs: `make logs ID=<X-Request-Id>` (one request's whole path),
+## LEVEL=WARNING, LOG=- to read stdin (`make dev | make logs LOG=- ID=...`).
+LOG ?= $(LOCAL_LOG_FILE)
+logs:
+	@$(BIN)/python -m infra.local.logs $(if $(filter -,$(LOG)),,--follow) $(if $(ID),--id $(ID)) $(if $(LEVEL),--level $(LEVEL)) $(LOG)
 
 ## System packages (system-packages.txt, the one declared list): `runtime` for the platform,
 ## `test` for the tests (OpenLDAP slapd, xmlsec1, ffmpeg, espeak-ng, sox). Installed only where missing.

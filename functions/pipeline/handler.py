@@ -2,8 +2,8 @@
 
 from typing import Any
 
-from agents_meetings.observability import logger, tracer
-from agents_meetings.recordings.pipeline import RecordingPipeline
+from agents_meetings.observability import adopt_correlation, logger, tracer
+from agents_meetings.recordings.pipeline import RecordingPipeline, task_correlation
 from agents_meetings.tables import bind_tables
 
 bind_tables()
@@ -13,4 +13,5 @@ pipeline = RecordingPipeline()
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    adopt_correlation(None, fallback=task_correlation(event))
     return pipeline.run(event)

@@ -32,6 +32,20 @@ def rate_seconds(expression: str) -> int:
     return int(found.group(1)) * _UNIT_SECONDS[found.group(2).rstrip("s")]
 
 
+def lambda_message_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
+    """SQS message attributes as Lambda's event shape spells them (``stringValue``, ``dataType``)."""
+    return {
+        name: {
+            "stringValue": value.get("StringValue"),
+            "binaryValue": value.get("BinaryValue"),
+            "stringListValues": [],
+            "binaryListValues": [],
+            "dataType": value.get("DataType", "String"),
+        }
+        for name, value in attributes.items()
+    }
+
+
 def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
     """Lambda's SQS event shape, as the event source mapping delivers it."""
     return {
@@ -41,7 +55,7 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> di
                 "receiptHandle": m["ReceiptHandle"],
                 "body": m["Body"],
                 "attributes": m.get("Attributes", {}),
-                "messageAttributes": {},
+                "messageAttributes": lambda_message_attributes(m.get("MessageAttributes", {})),
                 "md5OfBody": m.get("MD5OfBody") or hashlib.md5(m["Body"].encode()).hexdigest(),  # noqa: S324
                 "eventSource": "aws:sqs",
                 "eventSourceARN": queue_arn,
@@ -104,6 +118,7 @@ class EventRouter:
             MaxNumberOfMessages=10,
             WaitTimeSeconds=wait_seconds,
             AttributeNames=["All"],
+            MessageAttributeNames=["All"],
         ).get("Messages", [])
         if not received:
             return 0

@@ -142,13 +142,15 @@ def to_response(result: dict[str, Any]) -> Response:
 class LocalApiGateway:
     """ASGI app: every request goes to the function whose declared prefix owns the path."""
 
-    def __init__(self, registry: FunctionRegistry, websockets: Any = None, storage: Any = None):
+    def __init__(self, registry: FunctionRegistry, websockets: Any = None, storage: Any = None, metrics: Any = None):
         self.registry = registry
         self.routes = route_table()
         # infra.local.websocket.LocalWebSocketApi: the WebSocket API and its management endpoint.
         self.websockets = websockets
         # infra.local.storage_server.LocalStorageServer: signed URLs of STORAGE_BACKEND=local.
         self.storage = storage
+        # infra.local.metrics.MetricsCollector: GET /metrics, the functions' EMF in Prometheus text.
+        self.metrics = metrics
         self._invocations: anyio.CapacityLimiter | None = None  # made on the serving event loop
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -165,6 +167,9 @@ class LocalApiGateway:
             return
         if self.storage is not None and self.storage.owns(scope):
             await self.storage(scope, receive, send)
+            return
+        if self.metrics is not None and self.metrics.owns(scope):
+            await self.metrics(scope, receive, send)
             return
         if scope["type"] == "websocket":
             await refuse_websocket(scope, receive, send)

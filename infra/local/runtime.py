@@ -85,7 +85,8 @@ def configure_environment(config: LocalConfig) -> None:
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_NAMESPACE": "AgentsMeetingsLocal",
         "POWERTOOLS_SERVICE_NAME": "agents-meetings-local",
-        "POWERTOOLS_METRICS_DISABLED": "true",
+        # On: their EMF goes to infra/local/metrics.py (GET /metrics), not to the log.
+        "POWERTOOLS_METRICS_DISABLED": "false",
         "JWT_SECRET": keys["JWT_SECRET"],
     }
     os.environ.update(env)
@@ -130,6 +131,7 @@ class LocalPlatform:
         self.registry: Any = None
         self.gateway: Any = None
         self.livekit: Any = None  # the embedded LiveKit emulator, when no LIVEKIT_URL is configured
+        self.metrics: Any = None  # infra.local.metrics.MetricsCollector: the functions' EMF
         self.replayed = 0
         self.data_lock: Any = None
 
@@ -140,6 +142,11 @@ class LocalPlatform:
             self.data_lock = DataDirLock(self.config.data_dir, "the local runtime").acquire()
         embedded_livekit = not os.environ.get("LIVEKIT_URL")
         configure_environment(self.config)
+        from infra.local import logs, metrics
+
+        self.metrics = metrics.install()
+        if os.environ.get("LOCAL_LOG_FILE"):  # `make logs` follows it
+            logs.write_to(Path(os.environ["LOCAL_LOG_FILE"]))
         if embedded_livekit:
             self._start_livekit()
         from agents_meetings.settings import get_settings, reset_settings
@@ -171,7 +178,9 @@ class LocalPlatform:
         from infra.local.websocket import LocalWebSocketApi
 
         storage = LocalStorageServer() if settings.storage_backend == "local" else None
-        self.gateway = LocalApiGateway(self.registry, websockets=LocalWebSocketApi(self.registry), storage=storage)
+        self.gateway = LocalApiGateway(
+            self.registry, websockets=LocalWebSocketApi(self.registry), storage=storage, metrics=self.metrics
+        )
         for decl in FUNCTIONS:  # warm every container now, so the first request is not a cold start
             self.registry.handler(decl.name)
 
@@ -258,7 +267,7 @@ def main() -> None:
     print(
         f"\nAgents-Meetings is running on {base}  (ready in {time.perf_counter() - started:.1f}s)\n"
         f"  API docs      {base}/docs   OpenAPI {base}/api/openapi.json\n"
-        f"  Health        {base}/api/v1/health\n"
+        f"  Health        {base}/api/v1/health   Metrics {base}/metrics\n"
         f"  Admin         {config.admin_email} / "
         f"{'(LOCAL_ADMIN_PASSWORD)' if 'LOCAL_ADMIN_PASSWORD' in os.environ else config.admin_password}\n"
         f"  Embedded AWS  {platform.aws.url}\n"

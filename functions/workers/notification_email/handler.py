@@ -8,7 +8,7 @@ from agents_meetings.email import SesEmailSender
 from agents_meetings.notifications.email import EmailDelivery
 from agents_meetings.observability import logger
 from agents_meetings.tables import bind_tables
-from agents_meetings.workers import sqs_batch_handler
+from agents_meetings.workers import adopt_message_correlation, sqs_batch_handler
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 # Must equal the queue's maxReceiveCount (infra.catalog QueueDecl "notification-email").
@@ -19,6 +19,7 @@ delivery = EmailDelivery(SesEmailSender())
 
 
 def record_handler(record: SQSRecord) -> None:
+    adopt_message_correlation(record)
     body = json.loads(record.body)
     attempt = int(record.attributes.approximate_receive_count or 1)
     outcome = delivery.deliver(body["user_id"], body["notification_id"], attempt=attempt, max_attempts=MAX_ATTEMPTS)

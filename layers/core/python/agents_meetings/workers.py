@@ -14,7 +14,14 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 
-from agents_meetings.observability import Handler, observed
+from agents_meetings.observability import (
+    CORRELATION_ID,
+    TRACE_HEADER,
+    Handler,
+    adopt_correlation,
+    event_correlation,
+    observed,
+)
 from agents_meetings.settings import Settings, get_settings
 
 # How long a processed event id is remembered (longer than any SQS retention plus redrive).
@@ -35,6 +42,24 @@ def sqs_batch_handler(
         )
 
     return observed(handler)
+
+
+def adopt_message_correlation(record: SQSRecord) -> str:
+    """Before handling a message the platform sent itself: its ``correlation_id`` attribute (else its
+    message id), and the sender's trace (the attribute, else SQS's ``AWSTraceHeader``)."""
+    attributes = record.get("messageAttributes") or {}
+
+    def value(name: str) -> str | None:
+        found = attributes.get(name) or {}
+        return found.get("stringValue") if isinstance(found, dict) else None
+
+    return adopt_correlation(
+        {
+            CORRELATION_ID: value(CORRELATION_ID),
+            TRACE_HEADER: value(TRACE_HEADER) or record.attributes.aws_trace_header,
+        },
+        fallback=record.message_id,
+    )
 
 
 def event_fields(event: dict[str, Any]) -> dict[str, Any]:
@@ -66,6 +91,7 @@ def sqs_worker(
 
     def record_handler(record: SQSRecord) -> None:
         event = record.json_body
+        event_correlation(event)
         report(event, once(event=event))
 
     return sqs_batch_handler(record_handler, before=before)

@@ -49,6 +49,9 @@ class DomainEvent(StrEnum):
         return f"{SOURCE_PREFIX}.{self.domain}"
 
 
+# What ``build_detail`` adds to every detail: consumers must accept these beside an event's fields.
+ENVELOPE_FIELDS = frozenset({"event_id", "occurred_at", "metadata"})
+
 _DOMAINS: dict[DomainEvent, str] = {
     DomainEvent.USER_REGISTERED: "users",
     DomainEvent.USER_APPROVED: "users",
@@ -78,8 +81,9 @@ _DOMAINS: dict[DomainEvent, str] = {
     DomainEvent.ANNOUNCEMENT_PUBLISHED: "notifications",
 }
 
-# Keys every event's detail carries besides ``event_id`` and ``occurred_at`` (the contract
-# consumers rely on; tests check each published event against it).
+# Keys every event's detail carries besides ``event_id``, ``occurred_at`` and ``metadata`` (the
+# contract consumers rely on; tests check each published event against it). ``metadata`` holds
+# ``correlation_id`` (always) and ``trace_header`` (when traced): see ``ENVELOPE_FIELDS``.
 REQUIRED_FIELDS: dict[DomainEvent, frozenset[str]] = {
     DomainEvent.USER_REGISTERED: frozenset({"user_id", "email", "role", "status"}),
     DomainEvent.USER_APPROVED: frozenset({"user_id", "approved_by"}),

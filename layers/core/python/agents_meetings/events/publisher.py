@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from agents_meetings.aws_clients import aws_client
 from agents_meetings.clock import isoformat_z, utcnow
 from agents_meetings.events.catalog import REQUIRED_FIELDS, DomainEvent
-from agents_meetings.observability import logger, metrics
+from agents_meetings.observability import correlation_metadata, logger, metrics
 from agents_meetings.settings import Settings, get_settings
 from agents_meetings.tables import EventOutboxModel
 
@@ -20,10 +20,18 @@ class EventPublisher(Protocol):
 
 
 def build_detail(event: DomainEvent, detail: Mapping[str, Any]) -> dict[str, Any]:
+    """The event's detail: its fields, an id, when it occurred, and ``metadata`` (the correlation id
+    of what caused it, and the X-Ray trace header when traced; the event id when nothing did)."""
     missing = REQUIRED_FIELDS[event] - detail.keys()
     if missing:
         raise ValueError(f"{event} is missing {sorted(missing)}")
-    return {"event_id": str(uuid.uuid4()), "occurred_at": isoformat_z(utcnow()), **detail}
+    event_id = str(uuid.uuid4())
+    return {
+        "event_id": event_id,
+        "occurred_at": isoformat_z(utcnow()),
+        **detail,
+        "metadata": correlation_metadata(fallback=event_id),
+    }
 
 
 class EventBridgePublisher:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -16,7 +18,7 @@ from agents_meetings.http.methods import MethodNotAllowedMiddleware
 from agents_meetings.http.origin import client_ip
 from agents_meetings.http.rate_limits import RateLimitMiddleware
 from agents_meetings.http.security_headers import SecurityHeadersMiddleware
-from agents_meetings.observability import logger, metrics, tracer
+from agents_meetings.observability import emit_dimensioned, logger, metrics, set_correlation_id, tracer
 from agents_meetings.persistence import bind_storage
 from agents_meetings.request_context import RequestOrigin, current_origin
 
@@ -26,6 +28,11 @@ API_DESCRIPTION = (
     "token as `Authorization: Bearer <token>`. Every error has the shape "
     '`{"error": {"code", "message", "details", "request_id"}}`.'
 )
+
+
+# The handler's own dict, filled by RequestIdMiddleware with the route template FastAPI matched
+# (the ASGI app runs in a task with a copy of the context: the dict is shared, a new value is not).
+matched_route: ContextVar[dict[str, str] | None] = ContextVar("matched_route", default=None)
 
 
 class RequestIdMiddleware:
@@ -46,6 +53,8 @@ class RequestIdMiddleware:
         if not request_id:
             request_id = Headers(scope=scope).get("x-request-id") or str(uuid.uuid4())
         scope.setdefault("state", {})["request_id"] = request_id
+        # The request id is the correlation id of everything this request logs and causes.
+        set_correlation_id(request_id)
         current_origin.set(RequestOrigin(ip=client_ip(scope), user_agent=Headers(scope=scope).get("user-agent")))
 
         async def send_with_id(message: Message) -> None:
@@ -55,6 +64,9 @@ class RequestIdMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_id)
+        holder, route = matched_route.get(), scope.get("route")
+        if holder is not None and getattr(route, "path", None):
+            holder["route"] = str(route.path)  # type: ignore[union-attr]
 
 
 def create_app(name: str, routers: Iterable[APIRouter], *, with_docs: bool = False) -> FastAPI:
@@ -94,10 +106,32 @@ def lambda_handler(app: FastAPI) -> Callable[[dict[str, Any], Any], dict[str, An
     @tracer.capture_lambda_handler(capture_response=False)  # type: ignore[untyped-decorator]
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        set_correlation_id((event.get("requestContext") or {}).get("requestId"))
         metrics.add_metric(name="ApiRequests", unit="Count", value=1)
+        started = time.perf_counter()
+        holder: dict[str, str] = {}
+        matched_route.set(holder)
         response: dict[str, Any] = asgi(event, context)
-        if response.get("statusCode", 200) >= 500:
+        latency_ms = (time.perf_counter() - started) * 1000
+        status = int(response.get("statusCode", 200))
+        if status >= 500:
             metrics.add_metric(name="ApiServerErrors", unit="Count", value=1)
+        route = f"{event.get('httpMethod')} {holder.get('route') or event.get('resource') or 'unmatched'}"
+        # Per route: latency percentiles, and (its count by status class) request and error rates.
+        emit_dimensioned(
+            {"ApiLatency": ("Milliseconds", latency_ms)}, {"route": route, "status_class": f"{status // 100}xx"}
+        )
+        # One access line per request: the first line of a request's path in a correlation query.
+        logger.info(
+            "request",
+            extra={
+                "method": event.get("httpMethod"),
+                "path": event.get("path"),
+                "route": route,
+                "status": status,
+                "latency_ms": round(latency_ms, 1),
+            },
+        )
         return response
 
     return handler  # type: ignore[no-any-return]  # Powertools' decorators are untyped

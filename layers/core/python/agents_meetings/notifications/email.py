@@ -26,7 +26,7 @@ from agents_meetings.errors import InvalidRequest
 from agents_meetings.identity.tokens import ALGORITHM, _signing_key
 from agents_meetings.notifications.catalog import type_info
 from agents_meetings.notifications.conditions import update_if_present
-from agents_meetings.observability import logger, metrics
+from agents_meetings.observability import correlation_metadata, logger, metrics
 from agents_meetings.settings import Settings, get_settings
 from agents_meetings.tables import NotificationModel, UserModel
 
@@ -42,6 +42,11 @@ class EmailQueue(Protocol):
     def enqueue(self, user_id: str, notification_id: str) -> None: ...
 
 
+def message_attributes() -> dict[str, dict[str, str]]:
+    """The sender's correlation id and trace header, as SQS message attributes (the worker adopts them)."""
+    return {name: {"DataType": "String", "StringValue": value} for name, value in correlation_metadata().items()}
+
+
 class SqsEmailQueue:
     def __init__(self, queue_url: str, settings: Settings | None = None, client: Any = None):
         settings = settings or get_settings()
@@ -50,12 +55,17 @@ class SqsEmailQueue:
 
     def enqueue(self, user_id: str, notification_id: str) -> None:
         body = json.dumps({"user_id": user_id, "notification_id": notification_id})
-        self._client.send_message(QueueUrl=self._url, MessageBody=body)
+        self._client.send_message(QueueUrl=self._url, MessageBody=body, MessageAttributes=message_attributes())
 
     def enqueue_many(self, items: list[tuple[str, str]]) -> None:
+        attributes = message_attributes()
         for start in range(0, len(items), 10):
             entries = [
-                {"Id": str(i), "MessageBody": json.dumps({"user_id": user_id, "notification_id": notification_id})}
+                {
+                    "Id": str(i),
+                    "MessageBody": json.dumps({"user_id": user_id, "notification_id": notification_id}),
+                    "MessageAttributes": attributes,
+                }
                 for i, (user_id, notification_id) in enumerate(items[start : start + 10])
             ]
             response = self._client.send_message_batch(QueueUrl=self._url, Entries=entries)

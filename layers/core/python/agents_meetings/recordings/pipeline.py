@@ -142,6 +142,13 @@ def recording_id_from_key(key: str) -> str:
     return recording_id
 
 
+def task_correlation(event: dict[str, Any]) -> str | None:
+    """The correlation id of a pipeline task: its recording. An execution starts from the manifest's
+    S3 event, which no request caused; every task of it, and what it publishes, logs the same id."""
+    recording_id = event.get("recording_id") or recording_id_from_manifest_key(str(event.get("key") or ""))
+    return str(recording_id) if recording_id else None
+
+
 Transcriber = Callable[[str, str], Any]
 RetentionApplier = Callable[[str], Any]
 
