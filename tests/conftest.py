@@ -52,6 +52,7 @@ import importlib.util  # noqa: E402
 import itertools  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
+import threading  # noqa: E402
 import uuid  # noqa: E402
 import warnings  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
@@ -81,6 +82,7 @@ from agents_meetings.settings import get_settings, reset_settings  # noqa: E402
 from agents_meetings.storage import reset_object_stores  # noqa: E402
 from agents_meetings.tables import create_tables  # noqa: E402
 from moto import mock_aws  # noqa: E402
+from moto.dynamodb.models import DynamoDBBackend  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = REPO_ROOT / "functions"
@@ -97,6 +99,38 @@ def reset_platform_caches() -> None:
     passwords._hasher.cache_clear()
     passwords._dummy_hash.cache_clear()
     reset_object_stores()
+
+
+# --- moto in process, as atomic as DynamoDB -------------------------------------------------
+
+# DynamoDB evaluates a write's condition and applies it atomically; in-process moto does not when
+# threads call it concurrently (two conditional updates of one item can both pass), and a
+# transaction deep-copies tables while another write changes them. Tests that race requests on
+# threads need the real guarantee, so moto's DynamoDB operations run one at a time here (the local
+# runtime gets the same from infra/local/durability.py).
+_DYNAMODB_LOCK = threading.RLock()
+
+
+def _one_at_a_time(method: Any) -> Any:
+    def serialised(*args: Any, **kwargs: Any) -> Any:
+        with _DYNAMODB_LOCK:
+            return method(*args, **kwargs)
+
+    return serialised
+
+
+for _operation in (
+    "put_item",
+    "update_item",
+    "delete_item",
+    "get_item",
+    "query",
+    "scan",
+    "transact_write_items",
+    "transact_get_items",
+    "batch_get_item",
+):
+    setattr(DynamoDBBackend, _operation, _one_at_a_time(getattr(DynamoDBBackend, _operation)))
 
 
 # --- isolation -----------------------------------------------------------------------------
