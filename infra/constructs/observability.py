@@ -63,12 +63,41 @@ GIB = 1024**3
 # Metrics the platform emits (Powertools EMF, namespace AgentsMeetings, dimension ``service``); each
 # name is checked against the code's ``add_metric`` calls by tests/infra/test_observability.py.
 BUSINESS_METRICS = (
+    ("Meetings created and completed", ("MeetingsCreated", "MeetingsCompleted")),
+    ("Meeting duration (seconds)", ("MeetingDuration",)),
+    ("Recordings and transcriptions", ("RecordingsCompleted", "TranscriptionsCompleted")),
+    ("Recording and transcription minutes", ("RecordingMinutes", "TranscriptionMinutes")),
+    ("Sign-ins by method", ("SignIns",)),
+    ("Two-factor use by method", ("TwoFactorUsed",)),
+    ("Search queries by entity type", ("SearchQueries",)),
+    ("Notifications delivered by channel", ("NotificationsDelivered",)),
     ("Notifications", ("NotificationCreated", "NotificationsFromEvents", "NotificationCapped")),
     ("Notification e-mail", ("NotificationEmailSent", "NotificationEmailFailed", "PasswordResetEmailFailed")),
     ("Reminders", ("MeetingRemindersSent", "HeldNotificationsReleased")),
     ("Real-time clients", ("WebSocketConnected", "WebSocketGoneRemoved")),
     ("Recordings", ("RecordingTracksReconciled", "RecordingsDeletedByRetention")),
     ("Abuse protection", ("RateLimited",)),
+)
+# The dimensions (besides ``service``) a metric is emitted with (``emit_dimensioned``): its graph
+# searches that schema and draws one line per value (per channel, method, ...).
+METRIC_DIMENSIONS: dict[str, tuple[str, ...]] = {
+    "MeetingsCreated": ("meeting_type",),
+    "MeetingsCompleted": ("meeting_type",),
+    "MeetingDuration": ("meeting_type",),
+    "RecordingsCompleted": ("output_format",),
+    "RecordingMinutes": ("output_format",),
+    "TranscriptionsCompleted": ("provider",),
+    "TranscriptionMinutes": ("provider",),
+    "SignIns": ("method",),
+    "TwoFactorUsed": ("method",),
+    "SearchQueries": ("entity_type",),
+    "NotificationsDelivered": ("channel",),
+}
+# The LiveKit webhooks the receiver counts (agents_meetings.recordings.webhooks.LIVEKIT_EVENT_METRICS).
+LIVEKIT_METRICS = (
+    ("Rooms", ("LiveKitRoomsStarted", "LiveKitRoomsFinished")),
+    ("Participants", ("LiveKitParticipantsJoined", "LiveKitParticipantsLeft")),
+    ("Tracks", ("LiveKitTracksPublished", "LiveKitTracksUnpublished")),
 )
 PLATFORM_METRICS = (
     ("API requests and server errors", ("ApiRequests", "ApiServerErrors", "ServerErrors")),
@@ -550,16 +579,22 @@ class PlatformObservability(Construct):
             )
 
     def _service_metrics(self, names: Iterable[str], title: str) -> monitoring.CustomMetricGroup:
-        """One graph: each metric summed over every function (``service``) that emits it."""
-        searches: list[Any] = [
-            cloudwatch.MathExpression(
-                expression=f"SUM(SEARCH('{{{METRICS_NAMESPACE},service}} MetricName=\"{name}\"', 'Sum', 300))",
-                using_metrics={},
-                label=name,
-                period=PERIOD,
+        """One graph: each metric summed over every function (``service``) that emits it; one line
+        per dimension value for a metric with dimensions of its own (``METRIC_DIMENSIONS``)."""
+        searches: list[Any] = []
+        for name in names:
+            extra = METRIC_DIMENSIONS.get(name, ())
+            schema = ",".join((METRICS_NAMESPACE, "service", *extra))
+            search = f"SEARCH('{{{schema}}} MetricName=\"{name}\"', 'Sum', 300)"
+            searches.append(
+                cloudwatch.MathExpression(
+                    # One line per (function, value) of its dimensions.
+                    expression=search if extra else f"SUM({search})",
+                    using_metrics={},
+                    label="" if extra else name,
+                    period=PERIOD,
+                )
             )
-            for name in names
-        ]
         return monitoring.CustomMetricGroup(title=title, metrics=searches)
 
     def _livekit(self) -> None:
@@ -581,7 +616,9 @@ class PlatformObservability(Construct):
                         )
                     ],
                 ),
+                *(self._service_metrics(names, f"LiveKit {title.lower()}") for title, names in LIVEKIT_METRICS),
                 self._service_metrics(("RecordingTracksReconciled", "RecordingsDeletedByRetention"), "Recordings"),
+                self._service_metrics(("RecordingsCompleted", "RecordingMinutes"), "Recordings completed, minutes"),
             ],
         )
         for path, fn in sorted(self._functions.items()):

@@ -12,6 +12,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from agents_meetings.recordings.webhooks import LIVEKIT_EVENT_METRICS
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Template
@@ -19,6 +20,8 @@ from aws_cdk.assertions import Template
 from infra.app import REPO_ROOT, build_app
 from infra.constructs.observability import (
     BUSINESS_METRICS,
+    LIVEKIT_METRICS,
+    METRIC_DIMENSIONS,
     PLATFORM_METRICS,
     ObservabilityConfig,
     PlatformObservability,
@@ -221,14 +224,38 @@ def test_four_dashboards_overview_data_livekit_business(synth: Synthesized) -> N
 
 
 def _emitted_metric_names() -> set[str]:
-    pattern = re.compile(r'add_metric\(\s*name="([A-Za-z0-9]+)"')
+    """``add_metric(name="X"`` and ``emit_dimensioned``'s ``{"X": ("Unit", value)}``, plus the
+    LiveKit webhook counters (a table in the code)."""
+    patterns = (
+        re.compile(r'add_metric\(\s*name="([A-Za-z0-9]+)"'),
+        re.compile(r'"([A-Za-z0-9]+)": \("(?:Count|Seconds|Milliseconds)"'),
+    )
     roots = [REPO_ROOT / "layers" / "core" / "python", REPO_ROOT / "functions"]
-    return {name for root in roots for path in root.rglob("*.py") for name in pattern.findall(path.read_text())}
+    texts = [path.read_text() for root in roots for path in root.rglob("*.py")]
+    found = {name for text in texts for pattern in patterns for name in pattern.findall(text)}
+    return found | set(LIVEKIT_EVENT_METRICS.values())
 
 
 def test_dashboards_graph_only_metrics_the_code_emits() -> None:
-    graphed = {name for _, names in (*BUSINESS_METRICS, *PLATFORM_METRICS) for name in names}
+    graphed = {name for _, names in (*BUSINESS_METRICS, *PLATFORM_METRICS, *LIVEKIT_METRICS) for name in names}
     assert graphed - _emitted_metric_names() == set()
+    assert set(METRIC_DIMENSIONS) <= graphed
+
+
+def test_the_livekit_dashboard_graphs_every_livekit_webhook_counter(synth: Synthesized) -> None:  # noqa: F811
+    bodies = {
+        res["Properties"]["DashboardName"]: json.dumps(res["Properties"]["DashboardBody"])
+        for res in _monitoring_resources(synth).values()
+        if res["Type"] == "AWS::CloudWatch::Dashboard"
+    }
+    livekit = bodies[f"agents-meetings-{synth.stack.config.stage}-livekit"]
+    graphed = {name for _, names in LIVEKIT_METRICS for name in names}
+    assert graphed == set(LIVEKIT_EVENT_METRICS.values())
+    for name in graphed:
+        assert name in livekit
+    business = bodies[f"agents-meetings-{synth.stack.config.stage}-business"]
+    # A metric with dimensions of its own is searched in its own schema, one line per value.
+    assert "AgentsMeetings,service,channel" in business and "AgentsMeetings,service,method" in business
 
 
 def test_saved_queries_cover_errors_by_route_slowest_requests_and_one_request(synth: Synthesized) -> None:  # noqa: F811

@@ -22,6 +22,7 @@ from agents_meetings.recordings.pipeline import (
 from agents_meetings.settings import Settings
 from agents_meetings.storage import object_store
 from agents_meetings.tables import RecordingJobModel
+from emf_support import EmfCapture, emf_fixture  # noqa: F401 - the emf fixture
 
 from tests.conftest import AwsHarness
 from tests.recording_media import SECONDS, recording_media, stage_recording
@@ -181,7 +182,7 @@ def test_without_audio_tracks_the_first_language_comes_from_the_composite(
 
 
 def test_a_second_execution_and_a_completed_job_do_nothing(
-    aws: AwsHarness, recording_media: dict[str, Path], tmp_path: Path
+    aws: AwsHarness, recording_media: dict[str, Path], tmp_path: Path, emf: EmfCapture
 ) -> None:
     staged = stage_recording(object_store(), recording_media, languages=("en",))
     pipeline, _, _ = make_pipeline(tmp_path)
@@ -213,6 +214,14 @@ def test_a_second_execution_and_a_completed_job_do_nothing(
     assert (after.status, after.version, after.completed_at) == ("completed", completed.version, completed.completed_at)
     assert len(aws.events_of(DomainEvent.RECORDING_COMPLETED)) == 1
     assert aws.events_of(DomainEvent.RECORDING_FAILED) == []
+    # Counted once, with its minutes, however often it is finalised.
+    emitted = emf.take()
+    [recordings] = [m for m in emitted if m.name == "RecordingsCompleted"]
+    [minutes] = [m for m in emitted if m.name == "RecordingMinutes"]
+    assert recordings.value == 1 and recordings.dimensions.get("output_format") == completed.output_format
+    assert minutes.value == pytest.approx(completed.duration_seconds / 60)
+    assert minutes.metadata["recording_id"] == staged.recording_id
+    assert minutes.metadata["meeting_id"] == completed.meeting_id
 
 
 def test_mark_failed_keeps_the_error_and_announces_it_once(

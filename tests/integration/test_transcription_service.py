@@ -17,6 +17,7 @@ from agents_meetings.transcription.engines.deepgram import DeepgramRecognizer
 from agents_meetings.transcription.engines.offline import WhisperRecognizer
 from agents_meetings.transcription.render import parse_json
 from agents_meetings.transcription.service import TranscriptionService, transcription_job_id
+from emf_support import EmfCapture, emf_fixture  # noqa: F401 - the emf fixture
 from http_support import published
 from transcription_support import create_recording, synthesize_wav, upload_audio
 
@@ -138,6 +139,26 @@ def test_transcribe_recording_does_every_language_of_the_recording(
         ("en", "completed", ("json", "srt", "txt", "vtt")),
         ("es", "completed", ("json", "srt", "txt", "vtt")),
     ]
+
+
+def test_a_completed_transcription_counts_once_with_its_minutes(
+    aws: Any, meeting: MeetingModel, speech: Path, deepgram: FakeDeepgram, emf: EmfCapture
+) -> None:
+    recording = create_recording(MEETING_ID, ["en"])
+    upload_audio(recording.id, "en", speech)
+    service = _deepgram_service(deepgram)
+    emf.take()
+    service.transcribe_language(recording.id, "en")
+    service.transcribe_language(recording.id, "en")  # already done: not counted again
+    emitted = emf.take()
+    [completed] = [m for m in emitted if m.name == "TranscriptionsCompleted"]
+    [minutes] = [m for m in emitted if m.name == "TranscriptionMinutes"]
+    transcript = parse_json(object_store().get_bytes(f"recordings/{recording.id}/transcripts/en.json"))
+    assert transcript.duration > 0
+    assert minutes.value == pytest.approx(transcript.duration / 60)
+    assert completed.value == 1
+    assert {k: v for k, v in completed.dimensions.items() if k != "service"} == {"provider": "deepgram:nova-3"}
+    assert (minutes.metadata["recording_id"], minutes.metadata["language"]) == (recording.id, "en")
 
 
 @pytest.mark.parametrize("status", [429, 500, 503, "stall"])

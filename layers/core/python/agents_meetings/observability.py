@@ -132,15 +132,23 @@ def event_correlation(event: Mapping[str, Any]) -> str:
     return adopt_correlation(metadata if isinstance(metadata, Mapping) else None, fallback=event.get("id"))
 
 
-def emit_dimensioned(values: Mapping[str, tuple[str, float]], dimensions: Mapping[str, str]) -> None:
-    """Metrics whose dimensions differ from the invocation's (``metrics`` has only ``service``):
-    one EMF document of their own, now. ``values``: name -> (unit, value); at most two dimensions
-    here, so three with ``service``."""
+def emit_dimensioned(
+    values: Mapping[str, tuple[str, float]],
+    dimensions: Mapping[str, str],
+    metadata: Mapping[str, Any] | None = None,
+) -> None:
+    """Metrics whose dimensions differ from the invocation's (``metrics`` has only ``service``), or
+    that carry the ids of one event: one EMF document of their own, now. ``values``: name -> (unit,
+    value); at most two dimensions here, so three with ``service``. ``metadata`` (ids: a meeting, a
+    recording) lands in the document, searchable in Logs Insights, never a dimension."""
     if len(dimensions) > 2:
         raise ValueError("at most three dimensions per metric, service included")
     document = AmazonCloudWatchEMFProvider()
     for name, value in dimensions.items():
         document.add_dimension(name=name, value=value)
+    for key, item in (metadata or {}).items():
+        if item is not None:
+            document.add_metadata(key=key, value=item)
     for name, (unit, amount) in values.items():
         document.add_metric(name=name, unit=unit, value=amount)
     document.flush_metrics()

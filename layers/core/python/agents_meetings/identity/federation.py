@@ -26,7 +26,7 @@ from agents_meetings.events.publisher import EventPublisher
 from agents_meetings.identity.oidc import OidcClient, new_pkce_pair, provider_config
 from agents_meetings.identity.service import AuthService, NewAccount, find_by_email
 from agents_meetings.identity.tokens import TokenPair, TokenService
-from agents_meetings.identity.two_factor import TwoFactorService
+from agents_meetings.identity.two_factor import TwoFactorService, signed_in
 from agents_meetings.settings import Settings, get_settings
 from agents_meetings.tables import OAuthConnectionModel, OAuthStateModel, UserModel
 from agents_meetings.users.service import ensure_can_sign_in
@@ -117,6 +117,7 @@ class FederatedSignIn:
         the same admission checks and second factor as a password login."""
         user, created, linked = self._account_for(provider, claims, provider_tokens)
         ensure_can_sign_in(user)
+        signed_in(provider if provider in ("saml", "ldap") else "oauth", user.id)
         challenge = TwoFactorService(tokens=self._tokens, audit=self._audit).login_challenge(user)
         actor = Actor(user.id, user.role, actor_ip)
         if challenge is not None:

@@ -30,7 +30,7 @@ from agents_meetings.identity.tokens import (
     revocation_reason,
     revoke,
 )
-from agents_meetings.identity.two_factor import TwoFactorService
+from agents_meetings.identity.two_factor import TwoFactorService, signed_in
 from agents_meetings.tables import UserEmailModel, UserModel, transaction_connection
 from agents_meetings.users.service import AccountStatus, Role, active_key, ensure_can_sign_in
 from agents_meetings.users.sessions import SessionService
@@ -140,6 +140,7 @@ class AuthService:
         if not verify_password(user.password_hash if user else None, password) or user is None:
             raise Unauthenticated("Email or password is incorrect.", code="invalid_credentials")
         ensure_can_sign_in(user)
+        signed_in("password", user.id)
         if user.password_hash and needs_rehash(user.password_hash):
             user.update(actions=[UserModel.password_hash.set(hash_password(password))])
         challenge = TwoFactorService(tokens=self._tokens, audit=self._audit).login_challenge(user)

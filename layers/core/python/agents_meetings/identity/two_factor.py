@@ -28,6 +28,7 @@ from agents_meetings.errors import Conflict, InvalidRequest, ServiceUnavailable,
 from agents_meetings.identity.passwords import hash_password, verify_password
 from agents_meetings.identity.sms import SmsSender, sms_sender
 from agents_meetings.identity.tokens import TokenPair, TokenService, revoke
+from agents_meetings.observability import emit_dimensioned
 from agents_meetings.tables import UserModel, UserTwoFactorModel
 from agents_meetings.users.service import ensure_can_sign_in
 
@@ -76,6 +77,12 @@ class Enrolment:
     secret: str
     otpauth_uri: str
     qr_svg: str
+
+
+def signed_in(method: str, user_id: str) -> None:
+    """``SignIns`` by first factor (password, oauth, saml, ldap), counted when it is accepted; an
+    account with 2FA also counts ``TwoFactorUsed`` by method when its code is."""
+    emit_dimensioned({"SignIns": ("Count", 1)}, {"method": method}, {"user_id": user_id})
 
 
 def _timestep(moment_seconds: float) -> int:
@@ -315,6 +322,7 @@ class TwoFactorService:
         if not revoke(claims, "2fa_login", only_if_unused=True):
             raise Unauthenticated("This sign-in challenge was already used.", code="token_revoked")
         pair = self._tokens.issue_pair(user.id, user.role)
+        emit_dimensioned({"TwoFactorUsed": ("Count", 1)}, {"method": method}, {"user_id": user.id})
         actor = Actor(user.id, user.role, actor_ip)
         self._audit.record(actor, "auth.login", "user", user.id, {"second_factor": method})
         return user, pair

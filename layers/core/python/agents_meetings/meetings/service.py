@@ -24,6 +24,7 @@ from agents_meetings.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from agents_meetings.events.catalog import DomainEvent
 from agents_meetings.events.publisher import EventPublisher
 from agents_meetings.meetings.livekit_access import RoomAccess, build_room_access
+from agents_meetings.observability import emit_dimensioned
 from agents_meetings.pagination import (
     Page,
     check_cursor_key,
@@ -187,6 +188,9 @@ class MeetingService:
                 "languages": meeting.languages,
                 "auto_record": meeting.auto_record,
             },
+        )
+        emit_dimensioned(
+            {"MeetingsCreated": ("Count", 1)}, {"meeting_type": str(meeting.meeting_type)}, {"meeting_id": meeting_id}
         )
         return meeting
 
@@ -374,6 +378,14 @@ class MeetingService:
                 "ended_at": isoformat_z(now),
                 "auto_record": meeting.auto_record,
             },
+        )
+        # An active meeting has its start; the duration is left out rather than made up without one.
+        started = meeting.started_at
+        duration = {"MeetingDuration": ("Seconds", max(0.0, (now - started).total_seconds()))} if started else {}
+        emit_dimensioned(
+            {"MeetingsCompleted": ("Count", 1), **duration},
+            {"meeting_type": str(meeting.meeting_type)},
+            {"meeting_id": meeting_id},
         )
         return meeting
 

@@ -21,12 +21,20 @@ from agents_meetings.notifications.inbox import public
 from agents_meetings.notifications.preferences import Preferences, PreferenceService
 from agents_meetings.notifications.push import PushMessage, PushSender
 from agents_meetings.notifications.websocket import WebSocketManager, frame
-from agents_meetings.observability import logger, metrics
+from agents_meetings.observability import emit_dimensioned, logger, metrics
 from agents_meetings.tables import HeldDeliveryModel, NotificationKeyModel, NotificationModel
 
 HELD_QUEUE = "held"
 CHANNELS = ("in_app", "email", "push")
 HOLDABLE = frozenset({"email", "push"})  # quiet hours hold these back; in-app is never held
+
+
+def delivered(channel: str, notification: NotificationModel | None, count: int = 1) -> None:
+    """``NotificationsDelivered`` per channel: ``in_app`` (a WebSocket frame reached the user),
+    ``email`` (the provider accepted it: the email worker), ``push``; the ids in metadata. A
+    broadcast's fan-out counts its in-app deliveries in one document (``count``, no ids)."""
+    metadata = {"notification_id": notification.id, "notification_type": notification.type} if notification else {}
+    emit_dimensioned({"NotificationsDelivered": ("Count", count)}, {"channel": channel}, metadata)
 
 
 @dataclass
@@ -120,6 +128,7 @@ class DeliveryPlanner:
         """Fan-out of a broadcast: preferences by BatchGetItem, WebSocket frames to the users who are
         connected (one scan of connections, not a query per user), emails queued in batches."""
         counts = {"websocket_frames": 0, "emails_queued": 0, "held": 0, "capped": 0}
+        reached = 0
         emails: list[tuple[str, str]] = []
         prefs = self.preferences.get_many([n.user_id for n in notifications])
         connected = self.websockets.all_connections() if self.websockets.enabled else {}
@@ -133,7 +142,9 @@ class DeliveryPlanner:
                 continue
             if "in_app" in plan.wanted:
                 payload = frame("notification", {"notification": public(notification)})
-                counts["websocket_frames"] += self.websockets.send_frame(connected[notification.user_id], payload).sent
+                sent = self.websockets.send_frame(connected[notification.user_id], payload).sent
+                counts["websocket_frames"] += sent
+                reached += 1 if sent else 0
             if "email" in plan.wanted:
                 if plan.held and plan.release is not None:
                     self._record(notification, DeliveryReport(email="held"))
@@ -144,6 +155,8 @@ class DeliveryPlanner:
         if emails and self.email_queue is not None:
             self._queue_emails(emails)
             counts["emails_queued"] = len(emails)
+        if reached:
+            delivered("in_app", None, reached)
         return counts
 
     def release_held(self, now: datetime | None = None, limit: int = 500) -> int:
@@ -180,7 +193,10 @@ class DeliveryPlanner:
             return "unavailable"
         result = self.websockets.broadcast_to_user(notification.user_id, public(notification))
         report.websocket_frames = result.sent
-        return "sent" if result.sent else "no_connection"
+        if not result.sent:
+            return "no_connection"
+        delivered("in_app", notification)
+        return "sent"
 
     def _queue_email(self, notification: NotificationModel) -> str:
         if self.email_queue is None:
@@ -204,7 +220,7 @@ class DeliveryPlanner:
     def _send_push(self, notification: NotificationModel) -> str:
         if not self.push.available:
             return "unavailable"
-        return self.push.send(
+        outcome = self.push.send(
             PushMessage(
                 notification.user_id,
                 notification.title,
@@ -212,6 +228,9 @@ class DeliveryPlanner:
                 {"notification_id": notification.id, "type": notification.type},
             )
         )
+        if outcome == "sent":
+            delivered("push", notification)
+        return outcome
 
     @staticmethod
     def _hold(notification: NotificationModel, channels: set[str], release: datetime) -> None:

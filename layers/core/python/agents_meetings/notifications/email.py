@@ -26,7 +26,7 @@ from agents_meetings.errors import InvalidRequest
 from agents_meetings.identity.tokens import ALGORITHM, _signing_key
 from agents_meetings.notifications.catalog import type_info
 from agents_meetings.notifications.conditions import update_if_present
-from agents_meetings.observability import correlation_metadata, logger, metrics
+from agents_meetings.observability import correlation_metadata, emit_dimensioned, logger, metrics
 from agents_meetings.settings import Settings, get_settings
 from agents_meetings.tables import NotificationModel, UserModel
 
@@ -195,6 +195,11 @@ class EmailDelivery:
             ],
         )
         metrics.add_metric(name="NotificationEmailSent", unit="Count", value=1)
+        emit_dimensioned(
+            {"NotificationsDelivered": ("Count", 1)},
+            {"channel": "email"},
+            {"notification_id": notification.id, "notification_type": notification.type},
+        )
         return EmailOutcome("sent", message_id)
 
     @staticmethod

@@ -31,7 +31,7 @@ from agents_meetings.media.probe import MediaInfo, probe
 from agents_meetings.media.processing import OutputFormat
 from agents_meetings.media.segments import plan_segments
 from agents_meetings.media.tools import MediaTools, find_media_tools
-from agents_meetings.observability import logger
+from agents_meetings.observability import emit_dimensioned, logger
 from agents_meetings.recordings.enums import MANIFEST_KEY_PATTERN, recording_id_from_manifest_key
 from agents_meetings.recordings.retention import StorageService
 from agents_meetings.settings import Settings, get_settings
@@ -495,6 +495,11 @@ class RecordingPipeline:
                 "languages": sorted(audio),
                 "completed_at": isoformat_z(now),
             },
+        )
+        emit_dimensioned(
+            {"RecordingsCompleted": ("Count", 1), "RecordingMinutes": ("Count", duration / 60)},
+            {"output_format": str(job.output_format)},
+            {"recording_id": recording_id, "meeting_id": job.meeting_id},
         )
         policy = self.retention(recording_id)
         return {"recording_id": recording_id, "status": TERMINAL, "changed": True, "policy_applied": policy is not None}

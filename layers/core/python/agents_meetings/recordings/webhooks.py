@@ -9,18 +9,30 @@ from typing import Any
 
 from agents_meetings.errors import Unauthenticated
 from agents_meetings.meetings.livekit_access import livekit_api_secret
+from agents_meetings.observability import emit_dimensioned
 from agents_meetings.recordings.egress import EgressSnapshot, snapshot_of
 from agents_meetings.settings import get_settings
 
 EGRESS_EVENTS = frozenset({"egress_started", "egress_updated", "egress_ended"})
+# LiveKit's room, participant and track webhooks: each counted (service ``webhooks``), nothing stored.
+LIVEKIT_EVENT_METRICS = {
+    "room_started": "LiveKitRoomsStarted",
+    "room_finished": "LiveKitRoomsFinished",
+    "participant_joined": "LiveKitParticipantsJoined",
+    "participant_left": "LiveKitParticipantsLeft",
+    "track_published": "LiveKitTracksPublished",
+    "track_unpublished": "LiveKitTracksUnpublished",
+}
 
 
 @dataclass(frozen=True)
 class LiveKitWebhook:
-    """A verified webhook: its event name, and the egress it reports (None: not an egress event)."""
+    """A verified webhook: its event name, the egress it reports (None: not an egress event), and
+    the room it concerns (room, participant and track events)."""
 
     event: str
     egress: EgressSnapshot | None
+    room: str | None = None
 
 
 @lru_cache(maxsize=1)
@@ -30,6 +42,15 @@ def _receiver(key: str, secret: str) -> Any:
     from livekit.api.webhook import WebhookReceiver
 
     return WebhookReceiver(TokenVerifier(key, secret))
+
+
+def count_livekit_event(webhook: LiveKitWebhook) -> bool:
+    """Count a room, participant or track webhook (its room's name in metadata); False: not one."""
+    name = LIVEKIT_EVENT_METRICS.get(webhook.event)
+    if name is None:
+        return False
+    emit_dimensioned({name: ("Count", 1)}, {}, {"room": webhook.room})
+    return True
 
 
 def verify_livekit_webhook(body: bytes, authorization: str) -> LiveKitWebhook:
@@ -45,5 +66,6 @@ def verify_livekit_webhook(body: bytes, authorization: str) -> LiveKitWebhook:
     except Exception as exc:
         raise Unauthenticated("The webhook's signature does not match.", code="invalid_webhook_signature") from exc
     if event.event not in EGRESS_EVENTS or not event.HasField("egress_info"):
-        return LiveKitWebhook(event=event.event, egress=None)
+        room = event.room.name if event.HasField("room") else None
+        return LiveKitWebhook(event=event.event, egress=None, room=room or None)
     return LiveKitWebhook(event=event.event, egress=snapshot_of(event.egress_info, settings.s3_bucket_name))

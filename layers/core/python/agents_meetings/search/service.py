@@ -17,6 +17,7 @@ from typing import Any
 
 from agents_meetings.audit import Actor
 from agents_meetings.errors import Unprocessable
+from agents_meetings.observability import emit_dimensioned
 from agents_meetings.search.backend import (
     DateRange,
     SearchBackend,
@@ -95,6 +96,11 @@ class CombinedResult:
     total: int
     hits: list[TypedHit]
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+def count_query(entity_type: str) -> None:
+    """``SearchQueries`` per entity type searched (``all``: every index at once), one per query."""
+    emit_dimensioned({"SearchQueries": ("Count", 1)}, {"entity_type": entity_type})
 
 
 def parse_filters(raw: str | None, allowed: Sequence[str]) -> dict[str, list[str]]:

@@ -24,7 +24,7 @@ from agents_meetings.conditions import is_condition_failure
 from agents_meetings.errors import NotFound, Unprocessable
 from agents_meetings.events.catalog import DomainEvent
 from agents_meetings.events.publisher import EventBridgePublisher, EventPublisher
-from agents_meetings.observability import logger
+from agents_meetings.observability import emit_dimensioned, logger
 from agents_meetings.settings import Settings, get_settings
 from agents_meetings.storage import ObjectStore, object_store
 from agents_meetings.tables import MeetingModel, RecordingJobModel, TranscriptionJobModel
@@ -168,7 +168,7 @@ class TranscriptionService:
         except Exception as exc:  # an unforeseen fault: recorded, then retried by the caller
             self._fail(job, f"{type(exc).__name__}: {exc}")
             raise TranscriptionRetryableError(f"Transcription of {language!r} failed: {type(exc).__name__}") from exc
-        provider, paths, word_count, confidence = stored
+        provider, paths, word_count, confidence, seconds = stored
         try:
             job.update(
                 actions=[
@@ -206,6 +206,11 @@ class TranscriptionService:
                 "provider": provider,
                 "word_count": word_count,
             },
+        )
+        emit_dimensioned(
+            {"TranscriptionsCompleted": ("Count", 1), "TranscriptionMinutes": ("Count", seconds / 60)},
+            {"provider": provider},
+            {"recording_id": recording_id, "language": language},
         )
         logger.info(
             "transcript ready",
@@ -310,7 +315,9 @@ class TranscriptionService:
                 logger.exception("could not mark the transcription job failed", extra={"job_id": job.id})
         logger.warning("transcription failed", extra={"job_id": job.id, "error_message": message[:ERROR_MESSAGE_MAX]})
 
-    def _transcribe_and_store(self, recording_id: str, language: str) -> tuple[str, dict[str, str], int, float | None]:
+    def _transcribe_and_store(
+        self, recording_id: str, language: str
+    ) -> tuple[str, dict[str, str], int, float | None, float]:
         key = audio_key(recording_id, language)
         if self.store.head(key) is None:
             raise TranscriptionFailedError(f"The audio track {key!r} does not exist.")
@@ -330,4 +337,4 @@ class TranscriptionService:
             target = transcript_key(recording_id, language, fmt)
             self.store.put_bytes(target, render(transcript, fmt), content_type=CONTENT_TYPES[fmt])
             paths[fmt] = target
-        return transcript.provider, paths, transcript.word_count, transcript.confidence
+        return transcript.provider, paths, transcript.word_count, transcript.confidence, max(0.0, transcript.duration)

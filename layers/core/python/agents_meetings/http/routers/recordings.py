@@ -25,7 +25,7 @@ from agents_meetings.recordings.administration import apply_policy_now
 from agents_meetings.recordings.downloads import recording_downloads
 from agents_meetings.recordings.retention import NewPolicy, StoragePolicyService
 from agents_meetings.recordings.service import RecordingDetails, RecordingOptions, RecordingService
-from agents_meetings.recordings.webhooks import verify_livekit_webhook
+from agents_meetings.recordings.webhooks import count_livekit_event, verify_livekit_webhook
 
 router = APIRouter(prefix="/api/v1/recordings", tags=["recordings"])
 meeting_recordings_router = APIRouter(prefix="/api/v1/meetings", tags=["recordings"])
@@ -165,5 +165,5 @@ async def apply_policy(recording_id: ResourceId, principal: AdminPrincipal) -> R
 async def livekit_webhook(request: Request, service: RecordingServiceDep) -> WebhookOut:
     webhook = verify_livekit_webhook(await request.body(), request.headers.get("authorization", ""))
     if webhook.egress is None:
-        return WebhookOut(event=webhook.event, outcome="ignored")
+        return WebhookOut(event=webhook.event, outcome="counted" if count_livekit_event(webhook) else "ignored")
     return WebhookOut(event=webhook.event, outcome=service.handle_egress_update(webhook.egress))

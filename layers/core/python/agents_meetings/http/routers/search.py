@@ -26,7 +26,7 @@ from agents_meetings.search import jobs
 from agents_meetings.search.backend import SearchHit, SearchResult
 from agents_meetings.search.indexer import request_reindex
 from agents_meetings.search.indexes import FACETS, EntityType
-from agents_meetings.search.service import parse_filters
+from agents_meetings.search.service import count_query, parse_filters
 
 if TYPE_CHECKING:
     pass
@@ -77,6 +77,7 @@ async def search_all(
         if filters:
             raise Unprocessable("filters need a single type.", code="invalid_filter")
         combined = service.search_everything(principal.actor, q, limit=limit, offset=offset)
+        count_query("all")
         return SearchOut(
             total=combined.total,
             limit=limit,
@@ -87,6 +88,7 @@ async def search_all(
     entity_type = EntityType(type)
     parsed = parse_filters(filters, FACETS[entity_type])
     result = service.search_type(principal.actor, entity_type, q, parsed, sort=sort, limit=limit, offset=offset)
+    count_query(entity_type.value)
     return _out(entity_type, result, limit, offset)
 
 
@@ -117,6 +119,7 @@ async def search_meetings(
         limit=limit,
         offset=offset,
     )
+    count_query(EntityType.MEETING.value)
     return _out(EntityType.MEETING, result, limit, offset)
 
 
@@ -175,6 +178,7 @@ async def search_transcripts(
                 recording_url=f"/api/v1/recordings/{source['recording_id']}?t={int(start)}",
             )
         )
+    count_query(EntityType.TRANSCRIPT.value)
     return TranscriptSearchOut(total=result.total, limit=limit, offset=offset, results=results, facets=result.facets)
 
 
@@ -192,6 +196,7 @@ async def search_users(
     result = service.search_users(
         principal.actor, q, role=role, is_active=is_active, sort=sort, limit=limit, offset=offset
     )
+    count_query(EntityType.USER.value)
     return _out(EntityType.USER, result, limit, offset)
 
 
