@@ -80,16 +80,6 @@ def _count(url: str) -> int:
     return sum(int(page["Count"]) for page in pages)
 
 
-def _crash(aws: Any) -> None:
-    aws._server.shutdown()
-    aws._server.server_close()
-    aws._server = None
-    if aws.app is not None:
-        aws.app.deactivate()
-        if aws.app.journal is not None:
-            aws.app.journal.close()
-
-
 def measure_writes(writes: int) -> dict[str, LatencySummary]:
     results = {}
     for label, mode, persisted in (("memory only", "write", False), ("write", "write", True), ("fsync", "fsync", True)):
@@ -105,7 +95,7 @@ def measure_writes(writes: int) -> dict[str, LatencySummary]:
             client.put_item(TableName=TABLE, Item={"pk": {"S": f"item-{n}"}, "text": {"S": ITEM_TEXT}})
             samples.append(time.perf_counter_ns() - started)
         results[label] = LatencySummary.of(samples)
-        _crash(aws)
+        aws.stop(snapshot=False)  # as a crash leaves it: no snapshot
         shutil.rmtree(directory, ignore_errors=True)
     return results
 
@@ -150,7 +140,7 @@ def measure_restart(items: int) -> RestartResult:
         recorder.start_recording()
         history = _write_history(aws.url, items)
         recorder.stop_recording()
-        _crash(aws)
+        aws.stop(snapshot=False)  # as a crash leaves it: no snapshot
 
         # After a crash: the journal alone.
         journal_copy = directory.with_name(directory.name + "-journal")
@@ -169,7 +159,7 @@ def measure_restart(items: int) -> RestartResult:
         aws.restore()
         snapshot_s = time.perf_counter() - started
         assert _count(aws.url) == items
-        _crash(aws)
+        aws.stop(snapshot=False)  # as a crash leaves it: no snapshot
         shutil.rmtree(journal_copy, ignore_errors=True)
 
         # The baseline: every recorded request sent again (what a restart did before).
@@ -181,7 +171,7 @@ def measure_restart(items: int) -> RestartResult:
                 aws._replay(entry)
         replay_s = time.perf_counter() - started
         assert _count(aws.url) == items
-        _crash(aws)
+        aws.stop(snapshot=False)  # as a crash leaves it: no snapshot
         return RestartResult(items, history, journal_s, snapshot_s, snapshot_write_s, replay_s)
     finally:
         os.environ.pop("LOCAL_JOURNAL_COMPACT_LINES", None)

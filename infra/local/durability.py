@@ -118,9 +118,13 @@ class Journal:
         base = complete[-1] if complete else None
         if base is not None:
             yield from self._read_file(self.snapshot_path(base), snapshot=True)
+        self.lines_in_journal = 0
         for generation in self._generations("journal"):
             if base is None or generation >= base:
-                yield from self._read_file(self.journal_path(generation), snapshot=False)
+                self.lines_in_journal = 0  # the newest journal read is the one appended to next
+                for entry in self._read_file(self.journal_path(generation), snapshot=False):
+                    self.lines_in_journal += 1
+                    yield entry
         self.generation = max([base or 0, *self._generations("journal")], default=0)
 
     def _snapshot_is_complete(self, generation: int) -> bool:
@@ -182,7 +186,6 @@ class Journal:
     def open(self) -> None:
         """Start appending to the current generation's journal (after ``read``)."""
         self._fd = os.open(self.journal_path(self.generation), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        self.lines_in_journal = sum(1 for _ in self.journal_path(self.generation).open("rb"))
 
     def close(self) -> None:
         with self._lock:
@@ -245,17 +248,16 @@ class Journal:
         temporary = path.with_suffix(".tmp")
         digest = hashlib.sha256()
         count = 0
-        with temporary.open("wb") as file:
+        with temporary.open("wb", buffering=1 << 20) as file:
             temporary.chmod(0o600)
-            buffer = io.BufferedWriter(file, buffer_size=1 << 20)  # type: ignore[arg-type]
             for effect in effects:
                 raw = json.dumps(effect, separators=(",", ":")).encode()
                 digest.update(raw)
-                buffer.write(raw + b"\n")
+                file.write(raw + b"\n")
                 count += 1
             trailer = {"k": END, "count": count, "sha256": digest.hexdigest(), "at": datetime.now(UTC).isoformat()}
-            buffer.write(json.dumps(trailer).encode() + b"\n")
-            buffer.flush()
+            file.write(json.dumps(trailer).encode() + b"\n")
+            file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)
         _fsync_directory(self.directory)

@@ -92,14 +92,17 @@ class EmbeddedAws:
             f"{self.url}/moto-api/config", json={"stepfunctions": {"execute_state_machine": True}}, timeout=10
         ).raise_for_status()
 
-    def stop(self) -> None:
-        """Stop serving; a clean stop leaves a fresh snapshot and an empty journal behind."""
+    def stop(self, *, snapshot: bool = True) -> None:
+        """Stop serving; a clean stop leaves a fresh snapshot and an empty journal behind.
+
+        ``snapshot=False`` leaves the files as a crash (``kill -9``) would: only the journal.
+        """
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
         if self.app is not None and self.app.journal is not None and self.app.state is not None:
-            if self.app.journal.lines_in_journal:
+            if snapshot and self.app.journal.lines_in_journal:
                 self.app.compact()
             self.app.journal.close()
             self.app.deactivate()

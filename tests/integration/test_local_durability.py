@@ -81,14 +81,8 @@ class Aws:
         return str(self.client("sqs").get_queue_url(QueueName=name)["QueueUrl"])
 
     def crash(self) -> None:
-        """Stop as ``kill -9`` would: no snapshot, no clean close; only what is on disk remains."""
-        assert self.aws._server is not None and self.aws.app is not None
-        self.aws._server.shutdown()
-        self.aws._server.server_close()
-        self.aws._server = None
-        self.aws.app.deactivate()
-        assert self.aws.app.journal is not None
-        self.aws.app.journal.close()
+        """Stop as ``kill -9`` would: no snapshot; only what is on disk remains."""
+        self.aws.stop(snapshot=False)
 
     def stop(self) -> None:
         self.aws.stop()
@@ -105,8 +99,7 @@ def start(tmp_path: Path) -> Iterator[Callable[[], Aws]]:
 
     yield make
     for aws in started:
-        if aws.aws._server is not None:
-            aws.crash()
+        aws.crash()
 
 
 def run_concurrently(work: Callable[[int], None], threads: int = 8) -> None:
