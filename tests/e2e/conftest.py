@@ -122,3 +122,28 @@ def wait_for(check: Callable[[], Any], timeout: float = 10.0, interval: float = 
         if time.monotonic() > deadline:
             raise AssertionError("condition not met before the deadline")
         time.sleep(interval)
+
+
+def record_until_settled(
+    platform: RunningPlatform,
+    api: httpx.Client,
+    headers: dict[str, str],
+    meeting_id: str,
+    options: dict[str, Any] | None = None,
+    timeout: float = 600,
+) -> dict[str, Any]:
+    """Start the meeting, record it, stop: the recording once the pipeline has completed it."""
+    assert api.post(f"/api/v1/meetings/{meeting_id}/start", headers=headers).status_code == 200
+    body: dict[str, Any] = {"meeting_id": meeting_id, **({"options": options} if options else {})}
+    started = api.post("/api/v1/recordings/start", json=body, headers=headers)
+    assert started.status_code == 201, started.text
+    recording_id = started.json()["id"]
+    assert api.post("/api/v1/recordings/stop", json={"meeting_id": meeting_id}, headers=headers).is_success
+
+    def settled() -> dict[str, Any] | None:
+        current: dict[str, Any] = api.get(f"/api/v1/recordings/{recording_id}", headers=headers).json()
+        return current if current["status"] in ("completed", "failed") else None
+
+    recording: dict[str, Any] = wait_for(settled, timeout=timeout, interval=1.0)
+    assert recording["status"] == "completed", (recording, platform.log_path.read_text()[-3000:])
+    return recording

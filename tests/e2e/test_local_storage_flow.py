@@ -14,7 +14,14 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, RunningPlatform, start_platform, wait_for
+from tests.e2e.conftest import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    RunningPlatform,
+    record_until_settled,
+    start_platform,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -82,18 +89,8 @@ def test_a_recording_lands_in_the_local_directory_downloads_by_signed_url_is_arc
         json={"title": "Local files", "meeting_type": "regular", "scheduled_at": scheduled, "languages": ["en"]},
         headers=headers,
     ).json()
-    assert api.post(f"/api/v1/meetings/{meeting['id']}/start", headers=headers).status_code == 200
-    started = api.post("/api/v1/recordings/start", json={"meeting_id": meeting["id"]}, headers=headers)
-    assert started.status_code == 201, started.text
-    recording_id = started.json()["id"]
-    assert api.post("/api/v1/recordings/stop", json={"meeting_id": meeting["id"]}, headers=headers).is_success
-
-    def settled() -> dict[str, Any] | None:
-        body: dict[str, Any] = api.get(f"/api/v1/recordings/{recording_id}", headers=headers).json()
-        return body if body["status"] in ("completed", "failed") else None
-
-    recording = wait_for(settled, timeout=600, interval=1.0)
-    assert recording["status"] == "completed", (recording, platform.log_path.read_text()[-3000:])
+    recording = record_until_settled(platform, api, headers, meeting["id"])
+    recording_id = recording["id"]
     folder = _storage(platform) / "recordings" / "recordings" / recording_id
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["recording_id"] == recording_id

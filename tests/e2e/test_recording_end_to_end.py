@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
@@ -16,7 +15,13 @@ from agents_meetings.storage import reset_object_stores
 from agents_meetings.tables import RecordingJobModel, bind_tables
 
 from infra.local.runtime import free_port
-from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, RunningPlatform, start_platform, wait_for
+from tests.e2e.conftest import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    RunningPlatform,
+    record_until_settled,
+    start_platform,
+)
 
 # Recording, post-processing and transcription take minutes on a loaded 2-core machine.
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(1200)]
@@ -94,20 +99,8 @@ def test_a_recorded_meeting_is_processed_transcribed_downloaded_and_expired(
         },
         headers=headers,
     ).json()
-    assert api.post(f"/api/v1/meetings/{meeting['id']}/start", headers=headers).status_code == 200
-    started = api.post(
-        "/api/v1/recordings/start", json={"meeting_id": meeting["id"], "options": {"format": "mp4"}}, headers=headers
-    )
-    assert started.status_code == 201, started.text
-    recording_id = started.json()["id"]
-    assert api.post("/api/v1/recordings/stop", json={"meeting_id": meeting["id"]}, headers=headers).is_success
-
-    def settled() -> dict[str, Any] | None:
-        body: dict[str, Any] = api.get(f"/api/v1/recordings/{recording_id}", headers=headers).json()
-        return body if body["status"] in ("completed", "failed") else None
-
-    recording = wait_for(settled, timeout=900, interval=1.0)
-    assert recording["status"] == "completed", (recording, platform.log_path.read_text()[-3000:])
+    recording = record_until_settled(platform, api, headers, meeting["id"], {"format": "mp4"}, timeout=900)
+    recording_id = recording["id"]
     assert {"video", "thumbnail", "preview", "audio.en", "audio.es"} <= set(recording["downloads"])
     assert recording["url_expires_in"] == 900
     with httpx.Client(timeout=60) as http:
