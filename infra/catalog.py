@@ -25,9 +25,47 @@ CORE_LAYER_DIR = REPO_ROOT / "layers" / "core"
 IMAGES_DIR = REPO_ROOT / "infra" / "images"
 
 FunctionKind = Literal["api", "worker", "job", "pipeline", "websocket"]
+# How a function avoids cold starts (infra/constructs/functions.py, README "Concurrency and scaling"):
+# Lambda SnapStart on its published versions, provisioned concurrency on its ``live`` alias with
+# target-tracking auto scaling (the two exclude each other on one version), or neither.
+WarmStart = Literal["snapstart", "provisioned", "none"]
 # Secrets a function may read; each becomes <NAME>_ARN in its environment and a read grant.
 SecretName = Literal["jwt", "livekit", "federation", "deepgram"]
 OUTBOX_TABLE = "event-outbox"
+
+
+@dataclass(frozen=True)
+class FunctionClass:
+    """What every function of one kind gets unless its declaration says otherwise."""
+
+    memory_mb: int
+    timeout_seconds: int
+    # Reserved concurrency: a guaranteed share of the account's concurrency and a cap, so that a
+    # runaway worker (a poison-event storm, a reindex) cannot starve the API of concurrency.
+    reserved_concurrency: int
+
+
+# Declared once: a function's memory, timeout and reserved concurrency come from its kind unless its
+# FunctionDecl overrides them. ``reserved_concurrency_total`` must leave the account's unreserved
+# pool (at least UNRESERVED_CONCURRENCY_MINIMUM, which Lambda insists on) for everything else.
+FUNCTION_CLASSES: dict[FunctionKind, FunctionClass] = {
+    # API functions: 29 s is API Gateway's integration timeout. 50 each sustains ~500 req/s per
+    # function at 100 ms per request, above the stage's throttle.
+    "api": FunctionClass(memory_mb=1024, timeout_seconds=29, reserved_concurrency=50),
+    "websocket": FunctionClass(memory_mb=512, timeout_seconds=29, reserved_concurrency=50),
+    # SQS workers: the event-source mapping scales pollers up to the reservation and no further.
+    "worker": FunctionClass(memory_mb=1024, timeout_seconds=60, reserved_concurrency=20),
+    # Scheduled jobs: one run at a time is all they need; 2 lets a retry overlap a slow run.
+    "job": FunctionClass(memory_mb=1024, timeout_seconds=300, reserved_concurrency=2),
+    # Recording post-processing: each task is an ffmpeg run of up to 15 minutes.
+    "pipeline": FunctionClass(memory_mb=3008, timeout_seconds=900, reserved_concurrency=20),
+}
+# Lambda refuses reservations that leave fewer than 100 unreserved executions in the account.
+UNRESERVED_CONCURRENCY_MINIMUM = 100
+# The account quota the reservations are sized against (context lambda_concurrency_limit overrides).
+DEFAULT_ACCOUNT_CONCURRENCY = 1000
+# SnapStart takes no more than 512 MB of ephemeral storage (and no container images).
+SNAPSTART_MAX_EPHEMERAL_MB = 512
 
 
 @dataclass(frozen=True)
@@ -39,8 +77,15 @@ class FunctionDecl:
     kind: FunctionKind
     # API Gateway resource prefixes served by this function (each gets ANY on itself and {proxy+}).
     routes: tuple[str, ...] = ()
-    memory_mb: int = 1024
-    timeout_seconds: int = 29
+    # None: the FUNCTION_CLASSES value of its kind (resolved at construction: readers see an int).
+    memory_mb: int | None = None
+    timeout_seconds: int | None = None
+    reserved_concurrency: int | None = None
+    # None: SnapStart for zip functions, "none" for container images (SnapStart cannot take them).
+    warm_start: WarmStart | None = None
+    # API Gateway method throttling (requests per second, burst) on each of its route prefixes,
+    # below the stage's; None: the stage's limit only.
+    throttle: tuple[int, int] | None = None
     # Logical table names the function reads and writes / only reads (least-privilege grants in CDK).
     tables: tuple[str, ...] = ()
     read_tables: tuple[str, ...] = ()
@@ -67,6 +112,40 @@ class FunctionDecl:
     sends_to_queues: tuple[str, ...] = ()
     # Posts to WebSocket connections (execute-api:ManageConnections, WEBSOCKET_MANAGEMENT_URL).
     manages_websocket: bool = False
+
+    def __post_init__(self) -> None:
+        defaults = FUNCTION_CLASSES[self.kind]
+        for name in ("memory_mb", "timeout_seconds", "reserved_concurrency"):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, getattr(defaults, name))
+        if self.warm_start is None:
+            object.__setattr__(self, "warm_start", "none" if self.container_image else "snapstart")
+        if self.warm_start == "snapstart" and (
+            self.container_image or self.ephemeral_storage_mb > SNAPSTART_MAX_EPHEMERAL_MB
+        ):
+            raise ValueError(
+                f"function {self.name!r}: SnapStart takes zip functions with at most "
+                f"{SNAPSTART_MAX_EPHEMERAL_MB} MB of ephemeral storage"
+            )
+        if self.warm_start == "provisioned" and self.container_image:
+            raise ValueError(f"function {self.name!r}: provisioned concurrency is configured on zip functions only")
+        if self.throttle is not None and not self.routes:
+            raise ValueError(f"function {self.name!r}: a throttle applies to route prefixes; it has none")
+
+    @property
+    def memory(self) -> int:
+        assert self.memory_mb is not None  # resolved in __post_init__
+        return self.memory_mb
+
+    @property
+    def timeout(self) -> int:
+        assert self.timeout_seconds is not None
+        return self.timeout_seconds
+
+    @property
+    def reserved(self) -> int:
+        assert self.reserved_concurrency is not None
+        return self.reserved_concurrency
 
     @property
     def read_write_tables(self) -> tuple[str, ...]:
@@ -212,6 +291,13 @@ FUNCTIONS: tuple[FunctionDecl, ...] = (
         encrypts_secrets=True,
         sends_sms=True,
         sends_email=True,
+        # Provisioned concurrency, not SnapStart: this function mints tokens and holds the signing key,
+        # the federation secrets and 2FA data keys in memory; kept warm, none of it is ever written
+        # to a snapshot (kept up to 14 days) or needs re-creating after a restore, and every sign-in
+        # finds argon2 and the identity providers' clients ready (README "Concurrency and scaling").
+        warm_start="provisioned",
+        # Sign-ins hash with argon2 (tens of ms of CPU each): a burst beyond this is API Gateway's 429.
+        throttle=(25, 50),
         description="Registration, login, token refresh and logout, passwords",
     ),
     FunctionDecl(
@@ -252,6 +338,9 @@ FUNCTIONS: tuple[FunctionDecl, ...] = (
         kind="api",
         routes=("/api/v1/health",),
         memory_mb=256,
+        reserved_concurrency=10,
+        # The canary calls it every minute; load balancers and uptime checks a few times more.
+        throttle=(10, 20),
         read_tables=("users",),
         description="Liveness and dependency health",
     ),
@@ -261,6 +350,8 @@ FUNCTIONS: tuple[FunctionDecl, ...] = (
         kind="api",
         routes=("/api/openapi.json", "/docs", "/redoc"),
         memory_mb=512,
+        reserved_concurrency=10,
+        throttle=(20, 40),
         tables=(RATE_LIMIT_COUNTERS,),
         read_tables=(RATE_LIMIT_CONFIG,),
         description="Merged OpenAPI document, Swagger UI and ReDoc",
@@ -269,7 +360,6 @@ FUNCTIONS: tuple[FunctionDecl, ...] = (
         name="outbox-redrive",
         folder="jobs/outbox_redrive",
         kind="job",
-        timeout_seconds=300,
         tables=("event-outbox",),
         publishes_events=True,
         description="Re-publishes domain events EventBridge refused",
@@ -278,8 +368,9 @@ FUNCTIONS: tuple[FunctionDecl, ...] = (
         name="restore-validation",
         folder="jobs/restore_validation",
         kind="job",
-        memory_mb=1024,
         timeout_seconds=900,
+        # One invocation per restored table, all on the same morning: room for a few at once.
+        reserved_concurrency=5,
         # The sources of restore tests (every durable table, infra/constructs/backup.py); the restored
         # copies, named by AWS Backup, are granted there.
         read_tables=DURABLE_TABLES,
@@ -290,7 +381,6 @@ FUNCTIONS: tuple[FunctionDecl, ...] = (
         name="user-statistics-worker",
         folder="workers/user_statistics",
         kind="worker",
-        timeout_seconds=60,
         tables=("user-statistics", "idempotency"),
         description="Materialises per-user meeting statistics from domain events",
     ),
@@ -306,13 +396,13 @@ FUNCTIONS: tuple[FunctionDecl, ...] = (
         secrets=("jwt",),
         searches=True,
         materials_bucket=True,
+        throttle=(50, 100),
         description="Search (meetings, transcripts, users, materials), suggestions, reindex, material uploads",
     ),
     FunctionDecl(
         name="search-indexer",
         folder="workers/search_index",
         kind="worker",
-        memory_mb=1024,
         timeout_seconds=300,
         tables=("search-index-jobs", "materials"),
         read_tables=INDEXER_READ_TABLES,
@@ -340,6 +430,7 @@ FUNCTIONS: tuple[FunctionDecl, ...] = (
         folder="webhooks",
         kind="api",
         routes=("/api/v1/webhooks/livekit",),
+        throttle=(50, 100),
         tables=("meetings", *RECORDING_TABLES, RATE_LIMIT_COUNTERS),
         read_tables=(RATE_LIMIT_CONFIG,),
         publishes_events=True,
@@ -351,7 +442,6 @@ FUNCTIONS: tuple[FunctionDecl, ...] = (
         name="auto-record-worker",
         folder="workers/auto_record",
         kind="worker",
-        timeout_seconds=60,
         tables=("meetings", *RECORDING_TABLES, "idempotency", "audit-logs"),
         publishes_events=True,
         secrets=("livekit",),
@@ -362,7 +452,6 @@ FUNCTIONS: tuple[FunctionDecl, ...] = (
         name="recordings-reconcile",
         folder="jobs/recordings_reconcile",
         kind="job",
-        timeout_seconds=300,
         tables=("meetings", *RECORDING_TABLES, "audit-logs"),
         publishes_events=True,
         secrets=("livekit",),
@@ -385,8 +474,6 @@ FUNCTIONS: tuple[FunctionDecl, ...] = (
         name="recording-pipeline",
         folder="pipeline",
         kind="pipeline",
-        memory_mb=3008,
-        timeout_seconds=900,
         container_image="pipeline/Dockerfile",
         # Room for a 3-hour composite and its web copy side by side.
         ephemeral_storage_mb=10240,
@@ -420,7 +507,6 @@ FUNCTIONS: tuple[FunctionDecl, ...] = (
         name="ws",
         folder="ws",
         kind="websocket",
-        memory_mb=512,
         # Messages count against the sender's rate limit (rate-limit counters and config).
         tables=(*WEBSOCKET_TABLES, "ws-tickets", RATE_LIMIT_COUNTERS),
         read_tables=("users", "meetings", "meeting-participants", RATE_LIMIT_CONFIG),
@@ -442,7 +528,6 @@ FUNCTIONS: tuple[FunctionDecl, ...] = (
         name="notification-email-worker",
         folder="workers/notification_email",
         kind="worker",
-        timeout_seconds=60,
         tables=("notifications",),
         read_tables=("users",),
         secrets=("jwt",),  # signs the unsubscribe links
@@ -545,3 +630,22 @@ def function(name: str) -> FunctionDecl:
 
 def api_functions() -> list[FunctionDecl]:
     return [decl for decl in FUNCTIONS if decl.kind == "api"]
+
+
+def reserved_concurrency_total() -> int:
+    """What the functions' reservations take from the account's concurrency, together."""
+    return sum(decl.reserved for decl in FUNCTIONS)
+
+
+def check_concurrency_headroom(account_limit: int) -> int:
+    """The unreserved executions left in an account of ``account_limit``; raises if below Lambda's
+    minimum (the deploy would fail on the first function past it)."""
+    unreserved = account_limit - reserved_concurrency_total()
+    if unreserved < UNRESERVED_CONCURRENCY_MINIMUM:
+        raise ValueError(
+            f"the functions reserve {reserved_concurrency_total()} of the account's {account_limit} concurrent "
+            f"executions, leaving {unreserved}; Lambda needs {UNRESERVED_CONCURRENCY_MINIMUM} unreserved. Ask for a "
+            "higher quota (Service Quotas, 'Concurrent executions') and set context lambda_concurrency_limit, or "
+            "lower reserved_concurrency in infra/catalog.py FUNCTION_CLASSES"
+        )
+    return unreserved

@@ -20,10 +20,12 @@ from infra.constructs.backup import BackupAndRecovery
 from infra.constructs.data import DataTables
 from infra.constructs.events import EventRouting, PlatformEventBus
 from infra.constructs.functions import PlatformFunctions
+from infra.constructs.health import HealthCanary
 from infra.constructs.layers import SharedLayers
 from infra.constructs.notifications import NotificationDelivery
 from infra.constructs.observability import ObservabilityConfig, PlatformObservability
 from infra.constructs.pipeline import PipelineStateMachines
+from infra.constructs.scaling import ScalingActivityLog, ScalingConfig
 from infra.constructs.search import SearchInfrastructure
 from infra.constructs.secrets import platform_secrets
 from infra.constructs.storage import RecordingsBucket
@@ -164,17 +166,28 @@ class PlatformStack(Stack):
             removal_policy=removal_policy,
             data_key=self.data.key,
             recordings_bucket=self.recordings_bucket,
+            scaling=ScalingConfig.from_context(self.node),
         )
-        self.events = EventRouting(self, "Events", bus=self.event_bus.bus, functions=self.functions.functions)
+        # Callers invoke each zip function's ``live`` alias (SnapStart and provisioned concurrency).
+        self.events = EventRouting(self, "Events", bus=self.event_bus.bus, functions=self.functions.invocable)
         self.api = PlatformApi(
             self,
             "Api",
-            functions=self.functions.functions,
+            functions=self.functions.invocable,
             stage_name=config.api_stage,
             removal_policy=removal_policy,
         )
 
         self.firewall = ApiFirewall(self, "Firewall", stage=self.api.rest_api.deployment_stage)
+        # Spec 2.4: a health check every minute, and every scaling event in one log group.
+        self.health = HealthCanary(
+            self,
+            "Health",
+            rest_api=self.api.rest_api,
+            name=f"am-{config.stage}-health",
+            removal_policy=removal_policy,
+        )
+        self.scaling_log = ScalingActivityLog(self, "Scaling", removal_policy=removal_policy)
         # Recording post-processing (issue 4): state machines from the catalogue, started by objects in
         # the recordings bucket.
         self.pipeline = PipelineStateMachines(
@@ -198,6 +211,7 @@ class PlatformStack(Stack):
             self,
             "Notifications",
             functions=self.functions.functions,
+            invocable=self.functions.invocable,
             stage_name=config.api_stage,
             removal_policy=removal_policy,
         )
@@ -210,6 +224,7 @@ class PlatformStack(Stack):
             buckets={"recordings": self.recordings_bucket, "materials": self.search.materials_bucket},
             replicated=REPLICATED_BUCKETS,
             validation_function=self.functions.functions["restore-validation"],
+            validation_target=self.functions.invocable["restore-validation"],
             data_key=self.data.key,
             stage=config.stage,
             removal_policy=removal_policy,

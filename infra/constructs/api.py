@@ -1,7 +1,10 @@
 """The REST API: one API Gateway resource tree built from every API function's route prefixes.
 
 Each prefix in ``FunctionDecl.routes`` gets ``ANY`` on itself and on a ``{proxy+}`` child, both
-proxied to the function, whose FastAPI app does the routing below the prefix.
+proxied to the function's ``live`` alias, whose FastAPI app does the routing below the prefix.
+
+Throttling: the stage's limit (``THROTTLE_RATE_PER_SECOND`` / ``THROTTLE_BURST``) caps the whole API;
+a function's ``throttle`` (infra/catalog.py) sets a lower one on each of its prefixes' methods.
 """
 
 from __future__ import annotations
@@ -14,11 +17,13 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.catalog import api_functions
+from infra.catalog import FunctionDecl, api_functions
 from infra.constructs import acknowledge_nag
 
-THROTTLE_RATE_PER_SECOND = 100
-THROTTLE_BURST = 200
+# The load goal (1,000 concurrent users, ~100 req/s with think time, issue 14) with 3x headroom for
+# peaks; the per-IP WAF rule and the per-tier limiter inside the functions stop abuse well below it.
+THROTTLE_RATE_PER_SECOND = 300
+THROTTLE_BURST = 600
 CORS_ALLOWED_HEADERS = ["Authorization", "Content-Type"]
 
 API_FINDINGS = {
@@ -37,6 +42,28 @@ API_FINDINGS = {
     "account-level role API Gateway needs to write execution and access logs; AWS documents this managed "
     "policy for it and it only grants CloudWatch Logs writes.",
 }
+
+
+def route_throttles(decls: list[FunctionDecl]) -> dict[str, apigateway.MethodDeploymentOptions]:
+    """Stage method settings (``/<path>/<method>``) for every route of a function with a ``throttle``."""
+    options: dict[str, apigateway.MethodDeploymentOptions] = {}
+    for decl in decls:
+        if decl.throttle is None:
+            continue
+        rate, burst = decl.throttle
+        if rate > THROTTLE_RATE_PER_SECOND or burst > THROTTLE_BURST:
+            raise ValueError(f"function {decl.name!r}: its throttle {decl.throttle} exceeds the stage's")
+        for prefix in decl.routes:
+            for path in (prefix, f"{prefix}/{{proxy+}}"):
+                options[f"{path}/*"] = apigateway.MethodDeploymentOptions(
+                    throttling_rate_limit=rate,
+                    throttling_burst_limit=burst,
+                    # Method settings replace the stage's for these methods: keep metrics and logging.
+                    metrics_enabled=True,
+                    logging_level=apigateway.MethodLoggingLevel.ERROR,
+                    data_trace_enabled=False,
+                )
+    return options
 
 
 def route_segments(prefix: str) -> list[str]:
@@ -96,6 +123,7 @@ class PlatformApi(Construct):
                 ),
                 throttling_rate_limit=THROTTLE_RATE_PER_SECOND,
                 throttling_burst_limit=THROTTLE_BURST,
+                method_options=route_throttles(api_functions()),
             ),
             default_cors_preflight_options=apigateway.CorsOptions(
                 allow_origins=apigateway.Cors.ALL_ORIGINS,

@@ -7,6 +7,9 @@
   copied to the DR vault in ``dr_region`` when that context is set. The 1-hour RPO: DynamoDB
   point-in-time recovery (on for every table, infra/constructs/data.py, 35 days, to the second) and
   a second plan with a ``continuous`` rule for the buckets (S3 continuous backup, versioning on).
+  Across regions, a third plan backs up every table ``hourly`` (kept ``HOURLY_RETENTION``, the vault
+  lock's minimum) and copies each recovery point to the DR vault, so a regional failover loses at
+  most the hour since the last copy (not the day since the last daily one).
 - **Replication** (with ``dr_region``): recordings and materials replicate to replica buckets in
   the DR stack with Replication Time Control (99.99 % of objects within 15 minutes), delete markers
   included, replication metrics on.
@@ -45,6 +48,8 @@ from infra.constructs import acknowledge_nag, pascal_case
 DAILY_RETENTION = Duration.days(30)
 WEEKLY_RETENTION = Duration.days(7 * 12)
 CONTINUOUS_RETENTION = Duration.days(35)  # the longest S3 continuous backup keeps
+# Hourly table backups (the cross-region RPO): as short as both vaults' locks allow.
+HOURLY_RETENTION = Duration.days(7)
 LOCK_MIN_RETENTION = Duration.days(7)
 LOCK_MAX_RETENTION = Duration.days(7 * 12 + 7)
 # 05:00 UTC on the 2nd of each month: the 1st's daily recovery point (03:00 UTC) exists by then.
@@ -122,6 +127,9 @@ class BackupAndRecovery(Construct):
         replicated: Sequence[str],
         validation_function: lambda_.Function,
         data_key: kms.IKey,
+        # What the restore-completed rule invokes (the function's ``live`` alias); the function itself
+        # when not given. Grants and the errors alarm stay on the function.
+        validation_target: lambda_.IFunction | None = None,
         stage: str,
         removal_policy: RemovalPolicy,
         dr_region: str | None = None,
@@ -210,10 +218,42 @@ class BackupAndRecovery(Construct):
             role=self.role,
             backup_selection_name="buckets",
         )
+        # The cross-region RPO of tables: hourly recovery points, each copied to the DR vault.
+        self.hourly_plan = backup.BackupPlan(
+            self,
+            "HourlyPlan",
+            backup_plan_name=f"agents-meetings-{stage}-hourly",
+            backup_vault=self.vault,
+            backup_plan_rules=[
+                backup.BackupPlanRule(
+                    rule_name="hourly",
+                    # At :30, clear of the daily (03:00) and weekly (04:00) rules' starts.
+                    schedule_expression=events.Schedule.cron(minute="30"),
+                    delete_after=HOURLY_RETENTION,
+                    start_window=Duration.hours(1),
+                    completion_window=Duration.hours(2),
+                    copy_actions=(
+                        [
+                            backup.BackupPlanCopyActionProps(
+                                destination_backup_vault=self.dr_vault, delete_after=HOURLY_RETENTION
+                            )
+                        ]
+                        if self.dr_vault is not None
+                        else None
+                    ),
+                )
+            ],
+        )
+        self.hourly_plan.add_selection(
+            "Tables",
+            resources=[backup.BackupResource.from_dynamo_db_table(table) for table in tables.values()],
+            role=self.role,
+            backup_selection_name="tables",
+        )
         self.replication_role: iam.Role | None = None
         if self.dr_region:
             self._replicate({kind: buckets[kind] for kind in replicated})
-        self._restore_tests(tables, validation_function)
+        self._restore_tests(tables, validation_function, validation_target or validation_function)
         self._job_alarms()
 
     def _rule(self, name: str, schedule: events.Schedule, retention: Duration) -> backup.BackupPlanRule:
@@ -305,7 +345,9 @@ class BackupAndRecovery(Construct):
 
     # --- restore tests ------------------------------------------------------------------------------
 
-    def _restore_tests(self, tables: Mapping[str, dynamodb.Table], function: lambda_.Function) -> None:
+    def _restore_tests(
+        self, tables: Mapping[str, dynamodb.Table], function: lambda_.Function, target: lambda_.IFunction
+    ) -> None:
         name = f"agents_meetings_{self.stage}_monthly"
         self.restore_testing_plan = backup.CfnRestoreTestingPlan(
             self,
@@ -366,7 +408,7 @@ class BackupAndRecovery(Construct):
                     "restoreTestingPlanArn": [self.restore_testing_plan.attr_restore_testing_plan_arn],
                 },
             ),
-            targets=[targets.LambdaFunction(function, retry_attempts=2, max_event_age=Duration.hours(2))],
+            targets=[targets.LambdaFunction(target, retry_attempts=2, max_event_age=Duration.hours(2))],
         )
         self._alarm(
             "RestoreTestFailed",

@@ -50,7 +50,7 @@ class EventRouting(Construct):
         construct_id: str,
         *,
         bus: events.IEventBus,
-        functions: Mapping[str, lambda_.Function],
+        functions: Mapping[str, lambda_.IFunction],
     ) -> None:
         super().__init__(scope, construct_id)
         self._bus = bus
@@ -63,7 +63,7 @@ class EventRouting(Construct):
         for schedule in SCHEDULES:
             self._schedule(schedule)
 
-    def _target(self, name: str, kind: FunctionKind) -> lambda_.Function:
+    def _target(self, name: str, kind: FunctionKind) -> lambda_.IFunction:
         decl = function(name)
         if decl.kind != kind:
             raise ValueError(f"{name!r} is a {decl.kind} function; only a {kind} function can be targeted here")
@@ -76,7 +76,7 @@ class EventRouting(Construct):
             self,
             construct_id,
             worker=worker,
-            worker_timeout_seconds=function(decl.target).timeout_seconds,
+            worker_timeout_seconds=function(decl.target).timeout,
             max_receive_count=decl.max_receive_count,
             alarm_description=f"Dead-letter queue holds events for rule {decl.name} that {decl.target} "
             "could not process",

@@ -1,5 +1,13 @@
 """One Lambda function per ``infra.catalog.FUNCTIONS`` entry, each with its own least-privilege role.
 
+Memory, timeout and reserved concurrency come from the declaration (its kind's ``FUNCTION_CLASSES``
+values unless it overrides them). Every zip function publishes a version on each change and has a
+``live`` alias on it, which API Gateway, the event-source mappings and the schedules invoke
+(``invocable``): SnapStart (``warm_start="snapstart"``) works on published versions only, and
+provisioned concurrency (``"provisioned"``) lives on the alias, scaled by Application Auto Scaling
+target tracking on its utilisation (``ScalingConfig``: 0.7, 2 to 10 by default, from context).
+Container-image functions (the recording pipeline) can have neither and are invoked unqualified.
+
 Permissions follow the declaration: read/write or read-only on the tables a function lists (a
 publisher also writes the event outbox), ``events:PutEvents`` only where it publishes, and read
 access to exactly the secrets it names, whose ARNs it receives as ``<NAME>_ARN``.
@@ -21,11 +29,14 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from infra.catalog import FUNCTIONS, FunctionDecl, SecretName
+from infra.catalog import FUNCTIONS, FunctionDecl, SecretName, check_concurrency_headroom
 from infra.constructs import acknowledge_nag, pascal_case
 from infra.constructs.images import container_image_function
 from infra.constructs.layers import ARCHITECTURE, ASSET_EXCLUDES, RUNTIME
+from infra.constructs.scaling import SCALE_IN_COOLDOWN, SCALE_OUT_COOLDOWN, ScalingConfig
 from infra.constructs.secrets import SECRETS
+
+LIVE_ALIAS = "live"
 
 METRICS_NAMESPACE = "AgentsMeetings"
 # The variable agents_meetings.settings.Settings reads each secret's ARN from.
@@ -60,7 +71,8 @@ BUCKET_FINDINGS = {
 
 
 class PlatformFunctions(Construct):
-    """``functions[decl.name]`` for every declared function."""
+    """``functions[decl.name]`` for every declared function; ``aliases[decl.name]`` (``live``) for every
+    zip function; ``invocable[decl.name]``: what callers invoke (the alias, else the function)."""
 
     def __init__(
         self,
@@ -75,9 +87,16 @@ class PlatformFunctions(Construct):
         removal_policy: RemovalPolicy,
         data_key: kms.IKey | None = None,
         recordings_bucket: s3.IBucket | None = None,
+        scaling: ScalingConfig | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.scaling = scaling or ScalingConfig()
+        # Refuses reservations the account cannot hold (Lambda keeps 100 executions unreserved).
+        self.unreserved_concurrency = check_concurrency_headroom(self.scaling.lambda_concurrency_limit)
         self.functions: dict[str, lambda_.Function] = {}
+        self.aliases: dict[str, lambda_.Alias] = {}
+        self.invocable: dict[str, lambda_.IFunction] = {}
+        self.scalable: dict[str, lambda_.IScalableFunctionAttribute] = {}
         for decl in FUNCTIONS:
             secret_environment = {SECRET_ENVIRONMENT[name]: secrets[name].secret_arn for name in decl.secrets}
             if decl.uses_recordings_bucket or decl.reads_recordings:
@@ -119,6 +138,38 @@ class PlatformFunctions(Construct):
                 )
             acknowledge_nag(function, FUNCTION_FINDINGS)
             self.functions[decl.name] = function
+            self.invocable[decl.name] = self._live_alias(decl, function) if decl.container_image is None else function
+
+    def _live_alias(self, decl: FunctionDecl, function: lambda_.Function) -> lambda_.Alias:
+        """``live`` on the function's current version; with provisioned concurrency, scaled on use."""
+        provisioned = decl.warm_start == "provisioned"
+        alias = lambda_.Alias(
+            self,
+            f"{pascal_case(decl.name)}Live",
+            alias_name=LIVE_ALIAS,
+            version=function.current_version,
+            description=f"What callers invoke: {decl.name}'s current published version",
+            provisioned_concurrent_executions=self.scaling.provisioned_concurrency_min if provisioned else None,
+        )
+        if provisioned:
+            if self.scaling.provisioned_concurrency_max > decl.reserved:
+                raise ValueError(
+                    f"function {decl.name!r}: provisioned concurrency up to {self.scaling.provisioned_concurrency_max} "
+                    f"exceeds its reserved concurrency of {decl.reserved}"
+                )
+            # Target tracking scales out above the target and back in below it (scale-in stays on).
+            target = alias.add_auto_scaling(
+                min_capacity=self.scaling.provisioned_concurrency_min,
+                max_capacity=self.scaling.provisioned_concurrency_max,
+            )
+            target.scale_on_utilization(
+                utilization_target=self.scaling.provisioned_concurrency_utilization,
+                scale_in_cooldown=SCALE_IN_COOLDOWN,
+                scale_out_cooldown=SCALE_OUT_COOLDOWN,
+            )
+            self.scalable[decl.name] = target
+        self.aliases[decl.name] = alias
+        return alias
 
     def _function(
         self,
@@ -150,8 +201,13 @@ class PlatformFunctions(Construct):
             architecture=ARCHITECTURE,
             handler="handler.handler",
             code=lambda_.Code.from_asset(str(decl.handler_path.parent), exclude=ASSET_EXCLUDES),
-            memory_size=decl.memory_mb,
-            timeout=Duration.seconds(decl.timeout_seconds),
+            memory_size=decl.memory,
+            timeout=Duration.seconds(decl.timeout),
+            reserved_concurrent_executions=decl.reserved,
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if decl.warm_start == "snapstart" else None,
+            # A version per deploy that changes the function; the one the alias leaves is deleted
+            # once the update succeeds (CloudFormation's cleanup), so versions do not pile up.
+            current_version_options=lambda_.VersionOptions(removal_policy=RemovalPolicy.DESTROY),
             layers=layers,
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,

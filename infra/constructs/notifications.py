@@ -31,6 +31,11 @@ WS_FUNCTION = "ws"
 TICKET_FUNCTION = "notifications"
 WS_THROTTLE_RATE = 100
 WS_THROTTLE_BURST = 200
+# $connect redeems a ticket and writes the connection (a few DynamoDB writes): its own, lower limit,
+# so a reconnect storm cannot take the messages' share of the stage's. API Gateway's fixed WebSocket
+# quotas apply on top: 128 KB messages (32 KB frames), 10 minutes idle, 2 hours per connection.
+WS_CONNECT_THROTTLE_RATE = 50
+WS_CONNECT_THROTTLE_BURST = 100
 ACCESS_LOG_FORMAT = {
     "requestId": "$context.requestId",
     "ip": "$context.identity.sourceIp",
@@ -54,8 +59,12 @@ class NotificationDelivery(Construct):
         functions: Mapping[str, lambda_.Function],
         stage_name: str,
         removal_policy: RemovalPolicy,
+        invocable: Mapping[str, lambda_.IFunction] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        # What API Gateway and the queues invoke (the ``live`` aliases); grants and variables go to
+        # the functions themselves.
+        self._invocable = invocable or functions
         self.queues: dict[str, sqs.Queue] = {}
         self.dead_letter_queues: dict[str, sqs.Queue] = {}
         self.alarms: dict[str, cloudwatch.Alarm] = {}
@@ -66,7 +75,7 @@ class NotificationDelivery(Construct):
     def _websocket(
         self, functions: Mapping[str, lambda_.Function], stage_name: str, removal_policy: RemovalPolicy
     ) -> None:
-        handler = functions[WS_FUNCTION]
+        handler = self._invocable[WS_FUNCTION]
         integration = lambda name: integrations.WebSocketLambdaIntegration(name, handler)  # noqa: E731
         self.websocket_api = apigwv2.WebSocketApi(
             self,
@@ -94,6 +103,12 @@ class NotificationDelivery(Construct):
         cfn_stage.access_log_settings = apigwv2.CfnStage.AccessLogSettingsProperty(
             destination_arn=access_logs.log_group_arn, format=json.dumps(ACCESS_LOG_FORMAT)
         )
+        cfn_stage.route_settings = {
+            "$connect": {
+                "ThrottlingRateLimit": WS_CONNECT_THROTTLE_RATE,
+                "ThrottlingBurstLimit": WS_CONNECT_THROTTLE_BURST,
+            }
+        }
         acknowledge_nag(
             self.websocket_api,
             {
@@ -127,8 +142,8 @@ class NotificationDelivery(Construct):
         drained = worker_queue(
             self,
             pascal_case(decl.name),
-            worker=functions[decl.target],
-            worker_timeout_seconds=function(decl.target).timeout_seconds,
+            worker=self._invocable[decl.target],
+            worker_timeout_seconds=function(decl.target).timeout,
             max_receive_count=decl.max_receive_count,
             alarm_description=f"Dead-letter queue holds {decl.description or decl.name} that failed every attempt",
         )

@@ -8,9 +8,11 @@ function, table, queue, state machine, rule or API added later is monitored with
   ``<prefix>-data`` (DynamoDB tables, queues and their DLQs, buckets, search domain),
   ``<prefix>-livekit`` (the LiveKit webhook receiver, recording control and pipeline metrics),
   ``<prefix>-business`` (the business metrics the functions emit, ``BUSINESS_METRICS``).
-- Alarms: error rate > 5 %, API p95 latency > 1 s, throttles (functions, tables), DLQ depth (the
-  queues' own alarms), failed/timed-out state-machine executions, account concurrency near its
-  limit, health down, storage over the quota, rule invocations that failed.
+- Alarms: error rate > 5 %, API p95 latency > 1 s, throttles (functions, tables, and the REST and
+  WebSocket stages' 429 rate), DLQ depth (the queues' own alarms), failed/timed-out state-machine
+  executions, concurrency near its limit (the account's, its unreserved pool, each function's
+  reservation), provisioned concurrency spilling over and scaling stuck at its maximum, health down
+  (the Synthetics canary), storage over the quota, rule invocations that failed.
 - Every alarm in the stack notifies the one ops topic (SNS, customer-managed KMS key CloudWatch may
   use), which fans out to e-mail and Slack (AWS Chatbot) when their context is set.
 - Logs Insights saved queries: errors by route, slowest requests, one request's path.
@@ -43,16 +45,22 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_synthetics as synthetics
 from constructs import Construct, IConstruct, Node
 
-from infra.catalog import api_functions
+from infra.catalog import FUNCTIONS, api_functions, check_concurrency_headroom
 from infra.constructs import pascal_case
+from infra.constructs.scaling import ScalingActivityLog
 
 METRICS_NAMESPACE = "AgentsMeetings"  # POWERTOOLS_METRICS_NAMESPACE (infra/constructs/functions.py)
 HEALTH_FUNCTION = "health"
 WEBHOOK_FUNCTION = "webhooks"
 
 MAX_ERROR_RATE = 0.05  # cdk-monitoring-constructs rates are fractions: 5 %
+# More than this share of a stage's requests answered 429 (stage/route throttles, WAF, the limiter).
+MAX_THROTTLED_RATE = 0.05
+HEALTH_PERIOD = Duration.minutes(1)  # one canary run per minute
+HEALTH_FAILED_RUNS = 3  # consecutive failed (or missing) runs before health-down
 MAX_P95_LATENCY = Duration.seconds(1)
 CONCURRENCY_ALARM_FRACTION = 0.8
 QUEUE_MAX_AGE = Duration.minutes(15)
@@ -315,6 +323,8 @@ class PlatformObservability(Construct):
         if health is not None:
             alarms.append(health)
         alarms.append(self._concurrency(facade))
+        alarms.extend(self._scaling(facade))
+        self._throttled(facade)
         api_names = {decl.name for decl in api_functions()}
         for path, fn in sorted(self._functions.items()):
             facade.monitor_lambda_function(
@@ -357,8 +367,15 @@ class PlatformObservability(Construct):
         threshold: float,
         description: str,
         datapoints: int = 1,
+        comparison: cloudwatch.ComparisonOperator = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        missing: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
     ) -> cloudwatch.IAlarm:
-        """One metric with a greater-than alarm through the facade (so with the ops action)."""
+        """One metric with a threshold alarm through the facade (so with the ops action): greater than
+        ``threshold`` unless ``comparison`` says otherwise."""
+        over = comparison in (
+            cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        )
         facade.monitor_custom(
             alarm_friendly_name=name,
             human_readable_name=title,
@@ -368,15 +385,15 @@ class PlatformObservability(Construct):
                     metrics=[
                         monitoring.CustomMetricWithAlarm(
                             metric=metric,  # type: ignore[arg-type]
-                            alarm_friendly_name="over",
+                            alarm_friendly_name="over" if over else "under",
                             add_alarm={
                                 "Threshold": monitoring.CustomThreshold(
                                     threshold=threshold,
-                                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                                    comparison_operator=comparison,
                                     alarm_description_override=description,
                                     datapoints_to_alarm=datapoints,
                                     evaluation_periods=datapoints,
-                                    treat_missing_data_override=cloudwatch.TreatMissingData.NOT_BREACHING,
+                                    treat_missing_data_override=missing,
                                 )
                             },
                         )
@@ -421,37 +438,27 @@ class PlatformObservability(Construct):
             )
 
     def _health(self, facade: monitoring.MonitoringFacade) -> cloudwatch.IAlarm | None:
-        """Health down: the health function failed, or answered 5xx (its dependency check failed).
+        """Health down: the Synthetics canary (infra/constructs/health.py) failed its last three runs.
 
-        A metric-math alarm on the health function rather than a Synthetics canary: it needs callers
-        (a load balancer, uptime checker or the web app) to see anything; a canary can be added later.
+        It replaces the earlier metric-math alarm on the health function's errors and 503s, which saw
+        nothing unless someone else called the endpoint; the canary calls it every minute, so a 503,
+        a timeout, a broken stage or a missing canary run (missing data is breaching) all count.
         """
-        health = next((fn for fn in self._functions.values() if fn.node.id == pascal_case(HEALTH_FUNCTION)), None)
-        if health is None:
+        canaries = self._inventory.of_type(synthetics.Canary)
+        if not canaries:
             return None
-        down = cloudwatch.MathExpression(
-            expression="FILL(errors, 0) + FILL(unhealthy, 0)",
-            using_metrics={
-                "errors": health.metric_errors(period=PERIOD, statistic="Sum"),
-                "unhealthy": cloudwatch.Metric(
-                    namespace=METRICS_NAMESPACE,
-                    metric_name="ApiServerErrors",
-                    dimensions_map={"service": HEALTH_FUNCTION},
-                    statistic="Sum",
-                    period=PERIOD,
-                ),
-            },
-            label="Health check failures",
-            period=PERIOD,
-        )
+        [canary] = canaries
         return self._custom_alarm(
             facade,
-            title="Health",
+            title="Health (canary GET /api/v1/health)",
             name="health-down",
-            metric=down,
-            threshold=0,
-            datapoints=2,
-            description="GET /api/v1/health failed or reported a dependency down (503) for 10 minutes",
+            metric=canary.metric_success_percent(period=HEALTH_PERIOD, statistic="Average"),
+            threshold=100,
+            datapoints=HEALTH_FAILED_RUNS,
+            comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            missing=cloudwatch.TreatMissingData.BREACHING,
+            description="The health canary failed 3 runs in a row (one a minute): GET /api/v1/health did not "
+            "answer 200 with status ok and every dependency ok, or the canary did not run",
         )
 
     def _concurrency(self, facade: monitoring.MonitoringFacade) -> cloudwatch.IAlarm:
@@ -467,6 +474,147 @@ class PlatformObservability(Construct):
             description=f"Lambda concurrency above 80 % of the account limit ({limit}, context "
             "lambda_concurrency_limit): requests are about to be throttled",
         )
+
+    def _scaling(self, facade: monitoring.MonitoringFacade) -> list[cloudwatch.IAlarm]:
+        """Concurrency near each limit, provisioned concurrency that spills over, scaling at its max."""
+        made: list[cloudwatch.IAlarm] = []
+        unreserved = check_concurrency_headroom(self._config.lambda_concurrency_limit)
+        made.append(
+            self._custom_alarm(
+                facade,
+                title="Lambda unreserved concurrency (account)",
+                name="lambda-unreserved-concurrency",
+                metric=cloudwatch.Metric(
+                    namespace="AWS/Lambda",
+                    metric_name="UnreservedConcurrentExecutions",
+                    statistic="Maximum",
+                    period=PERIOD,
+                ),
+                threshold=unreserved * CONCURRENCY_ALARM_FRACTION,
+                description=f"Functions without a reservation (CDK's own, the canary's) use more than 80 % of the "
+                f"{unreserved} executions the reservations leave unreserved",
+            )
+        )
+        by_id = {fn.node.id: fn for fn in self._inventory.of_type(lambda_.Function)}
+        aliases = {alias.node.id: alias for alias in self._inventory.of_type(lambda_.Alias)}
+        for decl in FUNCTIONS:
+            fn = by_id.get(pascal_case(decl.name))
+            if fn is None:
+                continue
+            made.append(
+                self._custom_alarm(
+                    facade,
+                    title=f"Concurrency {decl.name} (reserved {decl.reserved})",
+                    name=f"concurrency-{decl.name}",
+                    metric=fn.metric("ConcurrentExecutions", statistic="Maximum", period=PERIOD),
+                    threshold=decl.reserved * CONCURRENCY_ALARM_FRACTION,
+                    datapoints=2,
+                    description=f"{decl.name} runs above 80 % of its reserved concurrency ({decl.reserved}, "
+                    "infra/catalog.py): beyond it Lambda throttles it",
+                )
+            )
+            alias = aliases.get(f"{pascal_case(decl.name)}Live")
+            if decl.warm_start == "provisioned" and alias is not None:
+                made.append(
+                    self._custom_alarm(
+                        facade,
+                        title=f"Provisioned concurrency spillover {decl.name}",
+                        name=f"provisioned-{decl.name}-spillover",
+                        metric=alias.metric(
+                            "ProvisionedConcurrencySpilloverInvocations", statistic="Sum", period=PERIOD
+                        ),
+                        threshold=0,
+                        datapoints=3,
+                        description=f"{decl.name}:live served requests beyond its provisioned concurrency for 15 "
+                        "minutes (cold starts): auto scaling is at its maximum or too slow (context "
+                        "provisioned_concurrency_max)",
+                    )
+                )
+        for log in self._inventory.of_type(ScalingActivityLog):
+            made.append(
+                self._custom_alarm(
+                    facade,
+                    title="Scaled to maximum (Application Auto Scaling)",
+                    name="scaling-at-max",
+                    metric=cloudwatch.Metric(
+                        namespace="AWS/Events",
+                        metric_name="TriggeredRules",
+                        dimensions_map={"RuleName": log.scaled_to_max.rule_name},
+                        statistic="Sum",
+                        period=PERIOD,
+                    ),
+                    threshold=0,
+                    description="A scalable target reached its maximum capacity; scaling events are in log "
+                    "group /aws/events/<stack>-scaling",
+                )
+            )
+        return made
+
+    def _throttled(self, facade: monitoring.MonitoringFacade) -> None:
+        """The share of each stage's requests answered 429, counted from its access log."""
+        for group in self._inventory.of_type(logs.LogGroup):
+            owner = group.node.scope
+            if group.node.id != "AccessLogs" or owner is None:
+                continue
+            kind = (
+                "websocket" if isinstance(owner.node.try_find_child("WebSocketApi"), apigwv2.WebSocketApi) else "rest"
+            )
+            name = f"{kind}-throttled"
+            filter_ = logs.MetricFilter(
+                self.monitoring,
+                f"{pascal_case(name)}Filter",
+                log_group=group,
+                filter_pattern=logs.FilterPattern.string_value("$.status", "=", "429"),
+                metric_namespace=METRICS_NAMESPACE,
+                # One metric per stage kind: RestStageThrottled, WebsocketStageThrottled.
+                metric_name=f"{kind.capitalize()}StageThrottled",
+                metric_value="1",
+                default_value=0,
+            )
+            throttled = filter_.metric(statistic="Sum", period=PERIOD)
+            if kind == "rest":
+                api = next(iter(self._inventory.of_type(apigateway.RestApi)))
+                requests: dict[str, cloudwatch.IMetric] = {
+                    "r": cloudwatch.Metric(
+                        namespace="AWS/ApiGateway",
+                        metric_name="Count",
+                        dimensions_map={"ApiName": api.rest_api_name, "Stage": api.deployment_stage.stage_name},
+                        statistic="Sum",
+                        period=PERIOD,
+                    )
+                }
+            else:
+                websocket = owner.node.find_child("WebSocketApi")
+                assert isinstance(websocket, apigwv2.WebSocketApi)
+                stage = next(s for s in self._inventory.of_type(apigwv2.WebSocketStage) if s.api is websocket)
+                dims = {"ApiId": websocket.api_id, "Stage": stage.stage_name}
+                requests = {
+                    f"r{i}": cloudwatch.Metric(
+                        namespace="AWS/ApiGateway",
+                        metric_name=metric,
+                        dimensions_map=dims,
+                        statistic="Sum",
+                        period=PERIOD,
+                    )
+                    for i, metric in enumerate(("ConnectCount", "MessageCount"))
+                }
+            total = " + ".join(f"FILL({key}, 0)" for key in requests)
+            self._custom_alarm(
+                facade,
+                title=f"{kind.upper() if kind == 'rest' else 'WebSocket'} stage: share of requests throttled (429)",
+                name=name,
+                metric=cloudwatch.MathExpression(
+                    expression=f"IF({total} > 0, FILL(t, 0) / ({total}), 0)",
+                    using_metrics={"t": throttled, **requests},
+                    label="429 share",
+                    period=PERIOD,
+                ),
+                threshold=MAX_THROTTLED_RATE,
+                datapoints=3,
+                description=f"More than 5 % of the {kind} stage's requests were answered 429 for 15 minutes: the "
+                "stage or route throttle (infra/constructs/api.py, notifications.py), WAF's per-IP rule or the "
+                "per-tier limiter is turning callers away",
+            )
 
     def _rules(self, facade: monitoring.MonitoringFacade) -> None:
         for rule in self._inventory.of_type(events.Rule):

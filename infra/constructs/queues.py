@@ -58,7 +58,7 @@ def worker_queue(
     scope: Construct,
     construct_id: str,
     *,
-    worker: lambda_.Function,
+    worker: lambda_.IFunction,
     worker_timeout_seconds: int,
     max_receive_count: int,
     alarm_description: str,

@@ -96,6 +96,39 @@ def test_buckets_are_also_backed_up_continuously_for_the_one_hour_rpo(synth: Syn
     assert rule["ScheduleExpression"] == "cron(0 * * * ? *)"
 
 
+def test_every_table_is_backed_up_hourly_and_each_point_copied_to_the_dr_vault_for_a_one_hour_rpo(
+    synth: Synth,
+) -> None:
+    [rule] = _plan_rules(synth, synth.stack.backup.hourly_plan).values()
+    assert rule["RuleName"] == "hourly" and rule["ScheduleExpression"] == "cron(30 * * * ? *)"
+    # The vault lock's minimum retention (7 days) is the shortest either vault accepts.
+    lock = synth.resources[synth.lid(synth.stack.backup.vault)]["Properties"]["LockConfiguration"]
+    assert rule["Lifecycle"] == {"DeleteAfterDays": lock["MinRetentionDays"]} == {"DeleteAfterDays": 7}
+    assert rule["StartWindowMinutes"] == 60 and rule["CompletionWindowMinutes"] == 120
+    [copy] = rule["CopyActions"]
+    assert copy["Lifecycle"] == {"DeleteAfterDays": 7}
+    target = json.dumps(copy["DestinationBackupVaultArn"])
+    assert f"{DR_REGION}:" in target and f"backup-vault:{dr_vault_name('prod')}" in target
+    plan_id = synth.lid(synth.stack.backup.hourly_plan)
+    [selection] = [
+        s
+        for s in synth.of_type("AWS::Backup::BackupSelection").values()
+        if s["Properties"]["BackupPlanId"] == {"Fn::GetAtt": [plan_id, "BackupPlanId"]}
+    ]
+    resources = json.dumps(selection["Properties"]["BackupSelection"]["Resources"])
+    for table in synth.stack.data.tables.values():
+        assert synth.lid(table) in resources
+    # Tables only: the buckets replicate within 15 minutes and have continuous backup.
+    for bucket in (synth.stack.recordings_bucket, synth.stack.search.materials_bucket):
+        assert synth.lid(bucket) not in resources
+
+
+def test_the_dr_plan_states_the_rpo_the_template_gives(synth: Synth) -> None:
+    plan = (Path(__file__).resolve().parents[2] / "docs" / "runbooks" / "dr-plan.md").read_text()
+    assert "hourly" in plan and "agents-meetings-<stage>-hourly" in plan
+    assert "up to 24 hours" not in plan
+
+
 def test_every_table_and_data_bucket_is_selected_with_a_role_that_may_back_up_and_restore(synth: Synth) -> None:
     selections = synth.of_type("AWS::Backup::BackupSelection")
     everything = next(
@@ -153,7 +186,8 @@ def test_the_dr_stack_holds_a_locked_encrypted_vault_and_versioned_replica_bucke
 def test_without_dr_region_there_is_no_dr_stack_no_copy_and_no_replication(synth_single_region: Synth) -> None:
     synth = synth_single_region
     assert synth.dr is None
-    assert all("CopyActions" not in rule for rule in _plan_rules(synth, synth.stack.backup.plan).values())
+    for plan in (synth.stack.backup.plan, synth.stack.backup.hourly_plan):
+        assert all("CopyActions" not in rule for rule in _plan_rules(synth, plan).values())
     assert all("ReplicationConfiguration" not in b["Properties"] for b in synth.of_type("AWS::S3::Bucket").values())
     assert len(synth.of_type("AWS::Backup::RestoreTestingPlan")) == 1
 
@@ -186,7 +220,9 @@ def test_a_completed_restore_test_invokes_the_validation_function(synth: Synth) 
     plan_id = next(iter(synth.of_type("AWS::Backup::RestoreTestingPlan")))
     assert pattern["detail"]["restoreTestingPlanArn"] == [{"Fn::GetAtt": [plan_id, "RestoreTestingPlanArn"]}]
     [target] = rule["Properties"]["Targets"]
-    assert target["Arn"] == {"Fn::GetAtt": [function_id, "Arn"]}
+    # The function's live alias (SnapStart works on published versions only); grants stay on the function.
+    assert target["Arn"] == {"Ref": synth.lid(synth.stack.functions.aliases["restore-validation"])}
+    assert function_id in json.dumps(synth.resources[synth.lid(synth.stack.functions.aliases["restore-validation"])])
     policy = json.dumps(
         [
             p["Properties"]["PolicyDocument"]

@@ -143,8 +143,9 @@ def test_the_thresholds_are_the_specs(synth: Synthesized) -> None:  # noqa: F811
     assert len(named("-Throttled-Count-")) == len(synth.of_type("AWS::Lambda::Function"))
     [concurrency] = named("lambda-concurrency")
     assert concurrency["Threshold"] == 800 and concurrency["MetricName"] == "ConcurrentExecutions"
+    # The Synthetics canary's success rate (tests/infra/test_scaling_stack.py has the details).
     [health] = named("health-down")
-    assert "errors" in health["Metrics"][0]["Expression"] and "unhealthy" in health["Metrics"][0]["Expression"]
+    assert health["MetricName"] == "SuccessPercent" and health["ComparisonOperator"] == "LessThanThreshold"
     quota = named("-quota-")
     assert len(quota) == len(synth.of_type("AWS::S3::Bucket"))
     assert {alarm["Threshold"] for alarm in quota} == {ObservabilityConfig().storage_quota_gb * 1024**3}

@@ -55,6 +55,10 @@ class Synthesized:
     def function_id(self, name: str) -> str:
         return self.logical_id(self.stack.functions.functions[name])
 
+    def alias_id(self, name: str) -> str:
+        """The ``live`` alias callers invoke (SnapStart and provisioned concurrency live there)."""
+        return self.logical_id(self.stack.functions.aliases[name])
+
 
 @pytest.fixture(scope="module")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
@@ -386,12 +390,12 @@ ROUTES = [(decl.name, prefix) for decl in api_functions() for prefix in decl.rou
 @pytest.mark.parametrize(("name", "prefix"), ROUTES, ids=[prefix for _, prefix in ROUTES])
 def test_every_route_prefix_proxies_to_its_function(synth: Synthesized, name: str, prefix: str) -> None:
     methods = _methods_by_path(synth)
-    function_id = synth.function_id(name)
+    alias_id = synth.alias_id(name)
     for path in (prefix, f"{prefix}/{{proxy+}}"):
         assert path in methods, f"{path} is not an API Gateway resource"
         integration = methods[path]["ANY"]["Properties"]["Integration"]
         assert integration["Type"] == "AWS_PROXY"
-        assert function_id in json.dumps(integration["Uri"]), f"{path} does not invoke {name}"
+        assert alias_id in json.dumps(integration["Uri"]), f"{path} does not invoke {name}:live"
         assert methods[path]["ANY"]["Properties"]["AuthorizationType"] == "NONE"
         assert "OPTIONS" in methods[path], f"{path} has no CORS preflight"
 
@@ -418,12 +422,13 @@ def test_api_stage_traces_logs_and_throttles(synth: Synthesized) -> None:
     assert props["StageName"] == synth.stack.config.api_stage
     assert props["TracingEnabled"] is True
     assert "DestinationArn" in props["AccessLogSetting"]
-    [settings] = props["MethodSettings"]
-    assert settings["HttpMethod"] == "*" and settings["ResourcePath"] == "/*"
+    # The stage-wide setting; the routes' own throttles are in tests/infra/test_scaling_stack.py.
+    [settings] = [s for s in props["MethodSettings"] if s["ResourcePath"] == "/*"]
+    assert settings["HttpMethod"] == "*"
     assert settings["MetricsEnabled"] is True
-    assert settings["ThrottlingRateLimit"] == 100
-    assert settings["ThrottlingBurstLimit"] == 200
-    assert settings["DataTraceEnabled"] is False
+    assert settings["ThrottlingRateLimit"] == 300
+    assert settings["ThrottlingBurstLimit"] == 600
+    assert all(s["DataTraceEnabled"] is False for s in props["MethodSettings"])
 
 
 # --- events ---------------------------------------------------------------------------------------
@@ -451,10 +456,12 @@ def test_every_event_rule_feeds_its_worker_through_a_queue_with_a_dlq(synth: Syn
     _, mapping = synth.one(
         "AWS::Lambda::EventSourceMapping", lambda res: res["Properties"]["EventSourceArn"] == _arn_of(queue_id)
     )
-    assert mapping["Properties"]["FunctionName"] == {"Ref": synth.function_id(decl.target)}
+    # The worker's live alias: "<function name>:live".
+    invoked = json.dumps(mapping["Properties"]["FunctionName"])
+    assert synth.alias_id(decl.target) in invoked and ":live" in invoked
     assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     # Visibility must outlast the worker's timeout, or messages are redelivered mid-flight.
-    assert queue["Properties"]["VisibilityTimeout"] >= 6 * function(decl.target).timeout_seconds
+    assert queue["Properties"]["VisibilityTimeout"] >= 6 * function(decl.target).timeout
 
 
 def test_every_queue_enforces_tls(synth: Synthesized) -> None:
@@ -473,15 +480,17 @@ def test_every_queue_enforces_tls(synth: Synthesized) -> None:
 def test_every_schedule_invokes_its_job_with_a_dlq(synth: Synthesized, decl: Any) -> None:
     _, rule = synth.one("AWS::Events::Rule", lambda res: res["Properties"].get("ScheduleExpression") == decl.expression)
     [target] = rule["Properties"]["Targets"]
-    assert target["Arn"] == _arn_of(synth.function_id(decl.target))
+    assert target["Arn"] == {"Ref": synth.alias_id(decl.target)}
     assert "DeadLetterConfig" in target
-    synth.template.has_resource_properties(
+    _, config = synth.one(
         "AWS::Lambda::EventInvokeConfig",
-        {
-            "FunctionName": {"Ref": synth.function_id(decl.target)},
-            "DestinationConfig": {"OnFailure": {"Destination": target["DeadLetterConfig"]["Arn"]}},
-        },
+        lambda res: res["Properties"]["FunctionName"] == {"Ref": synth.function_id(decl.target)},
     )
+    assert config["Properties"]["DestinationConfig"] == {
+        "OnFailure": {"Destination": target["DeadLetterConfig"]["Arn"]}
+    }
+    # The failure destination is the alias's (the qualifier is the live alias's name).
+    assert synth.alias_id(decl.target) in json.dumps(config["Properties"]["Qualifier"])
 
 
 def test_every_dead_letter_queue_has_a_depth_alarm(synth: Synthesized) -> None:
