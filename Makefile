@@ -47,8 +47,16 @@ test-tools: setup
 		sys.exit(subprocess.call([root + '/bin/node', root + '/lib/node_modules/npm/bin/npm-cli.js', 'ci', '--no-audit', '--no-fund', '--loglevel=error']))")
 
 ## Every test: lint, types, unit, integration, infra (CDK), e2e (the local runtime over HTTP).
+## Reports under reports/: junit.xml, tests.html, coverage/html (line and branch coverage of the core
+## package, subprocesses included; below [tool.coverage.report] fail_under the run fails). A failed
+## test is rerun once; every rerun is named at the end of the run and in reports/reruns.txt.
+REPORTS := reports
+PYTEST_REPORTS := --junitxml=$(REPORTS)/junit.xml --html=$(REPORTS)/tests.html --self-contained-html
+PYTEST_COVERAGE := --cov --cov-report=html --cov-report=xml:$(REPORTS)/coverage.xml
 test: setup test-tools lint typecheck
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile -p no:cacheprovider
+	@rm -rf $(REPORTS) && mkdir -p $(REPORTS)/coverage
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile -p no:cacheprovider --reruns 1 \
+		$(PYTEST_REPORTS) $(PYTEST_COVERAGE)
 
 test-unit: setup
 	$(BIN)/python -m pytest -m unit -q
