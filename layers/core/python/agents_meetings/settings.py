@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     rate_limit_default: str = Field("100/minute", alias="RATE_LIMIT_DEFAULT")
     rate_limit_login: str = Field("5/15minutes", alias="RATE_LIMIT_LOGIN")
 
+    # Spec 2.2's slow-query log: a DynamoDB or Redis call slower than this is logged and counted.
+    slow_query_ms: float = Field(100.0, ge=0, alias="SLOW_QUERY_MS")
+
     # Two-factor authentication: KMS key (ARN or alias) of the envelope encryption of 2FA secrets,
     # and whether admins must enrol 2FA before they may use admin endpoints.
     data_key_id: str = Field("alias/agents-meetings-data", alias="DATA_KEY_ID")
