@@ -47,7 +47,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "statistics",
         "transcription",
     ),
-    "shared services": ("events", "audit", "ratelimit"),
+    "shared services": ("events", "audit", "ratelimit", "cache"),
     "adapters": (
         "tables",
         "storage",
