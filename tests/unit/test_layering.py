@@ -48,7 +48,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "transcription",
         "presence",
     ),
-    "shared services": ("events", "audit", "ratelimit", "platform_settings"),
+    "shared services": ("events", "audit", "ratelimit", "cache", "platform_settings"),
     "adapters": (
         "tables",
         "storage",
