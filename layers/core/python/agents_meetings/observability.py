@@ -24,6 +24,8 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 
+from agents_meetings.settings import get_settings
+
 Handler = Callable[[dict[str, Any], Any], Any]
 
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "AgentsMeetings")
@@ -190,9 +192,6 @@ def observe_store_calls(observer: StoreCallObserver) -> Callable[[], None]:
 
 
 def slow_query_threshold_ms() -> float:
-    # Read per call from the settings' cache (settings import nothing of ours: no cycle).
-    from agents_meetings.settings import get_settings
-
     return get_settings().slow_query_ms
 
 

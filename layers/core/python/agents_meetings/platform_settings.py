@@ -65,7 +65,7 @@ def _load() -> dict[str, Any]:
         return PlatformSettings().as_dict()
     return PlatformSettings(
         registration_open=bool(item.registration_open),
-        default_meeting_languages=list(item.default_meeting_languages or DEFAULT_MEETING_LANGUAGES),
+        default_meeting_languages=[str(code) for code in (item.default_meeting_languages or DEFAULT_MEETING_LANGUAGES)],
         maintenance_banner=item.maintenance_banner,
         version=int(item.version or 0),
         updated_at=item.updated_at,

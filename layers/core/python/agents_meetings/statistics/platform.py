@@ -16,10 +16,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from agents_meetings.clock import utcnow
-from agents_meetings.conditions import is_condition_failure
+from agents_meetings.conditions import cancelled_by_condition, is_condition_failure
 from agents_meetings.events.catalog import DomainEvent
 from agents_meetings.tables import (
     MeetingModel,
@@ -133,7 +134,7 @@ def add_to_counters(
     """ADD each delta (creating counters at zero); in ``transaction`` when given."""
     now = utcnow()
     for name, delta in deltas.items():
-        actions = [PlatformCounterModel.value.add(delta), PlatformCounterModel.updated_at.set(now)]
+        actions: list[Action] = [PlatformCounterModel.value.add(delta), PlatformCounterModel.updated_at.set(now)]
         if expires is not None:
             actions.append(PlatformCounterModel.expires_at.set(expires))
         if transaction is not None:
@@ -166,7 +167,7 @@ class PlatformStatisticsService:
                 transaction.save(marker, condition=PlatformCounterModel.name.does_not_exist())
                 add_to_counters(deltas, transaction=transaction)
         except TransactWriteError as exc:
-            if is_condition_failure(exc):
+            if cancelled_by_condition(exc, 0):
                 return {}  # applied before: a redelivery
             raise
         return deltas
