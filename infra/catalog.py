@@ -16,6 +16,7 @@ from agents_meetings.events.catalog import DomainEvent
 from agents_meetings.notifications.producers import NOTIFIED_EVENTS
 from agents_meetings.recordings.enums import MANIFEST_KEY_PREFIX, MANIFEST_KEY_SUFFIX
 from agents_meetings.search.events import INDEXED_EVENTS
+from agents_meetings.statistics.platform import COUNTED_EVENTS
 from agents_meetings.tables import TABLES, table_spec
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -250,7 +251,11 @@ class StateMachineDecl:
 
 
 # Table groups several functions read or write.
-USER_TABLES = ("users", "user-emails", "audit-logs", "revoked-tokens", "sessions")
+# user-presence: every authenticated request notes the caller's last sighting (presence/service.py).
+USER_TABLES = ("users", "user-emails", "audit-logs", "revoked-tokens", "sessions", "user-presence")
+# Platform settings (registration open, default languages, the banner): read by whoever applies them.
+PLATFORM_SETTINGS = "platform-settings"
+PLATFORM_COUNTERS = "platform-counters"
 # Every rate-limited API function counts requests and reads the run-time limits (spec 2.3).
 RATE_LIMIT_COUNTERS = "rate-limit-counters"
 RATE_LIMIT_CONFIG = "rate-limit-config"
@@ -285,7 +290,7 @@ FUNCTIONS: tuple[FunctionDecl, ...] = (
             "oauth-connections",
             "oauth-states",
         ),
-        read_tables=(RATE_LIMIT_CONFIG,),
+        read_tables=(RATE_LIMIT_CONFIG, PLATFORM_SETTINGS),
         publishes_events=True,
         secrets=("jwt", "federation"),
         encrypts_secrets=True,
@@ -304,10 +309,19 @@ FUNCTIONS: tuple[FunctionDecl, ...] = (
         name="users",
         folder="users",
         kind="api",
-        routes=("/api/v1/users", "/api/v1/admin/users", "/api/v1/admin/audit-logs", "/api/v1/admin/rate-limits"),
-        tables=(*USER_TABLES, "user-statistics", RATE_LIMIT_COUNTERS, RATE_LIMIT_CONFIG),
-        # Admin endpoints check the caller's 2FA enrolment (http.security.admin_principal).
-        read_tables=("user-2fa",),
+        routes=(
+            "/api/v1/users",
+            "/api/v1/admin/users",
+            "/api/v1/admin/audit-logs",
+            "/api/v1/admin/rate-limits",
+            "/api/v1/admin/dashboard",
+            "/api/v1/admin/settings",
+            "/api/v1/presence",
+        ),
+        tables=(*USER_TABLES, "user-statistics", RATE_LIMIT_COUNTERS, RATE_LIMIT_CONFIG, PLATFORM_SETTINGS),
+        # Admin endpoints check the caller's 2FA enrolment (http.security.admin_principal); the
+        # dashboard reads the counters, presence who shares a meeting with whom.
+        read_tables=("user-2fa", PLATFORM_COUNTERS, "meeting-participants"),
         publishes_events=True,
         secrets=("jwt",),
         description="Profiles and user administration",
@@ -326,7 +340,7 @@ FUNCTIONS: tuple[FunctionDecl, ...] = (
             "meeting-questions",
             RATE_LIMIT_COUNTERS,
         ),
-        read_tables=(RATE_LIMIT_CONFIG,),
+        read_tables=(RATE_LIMIT_CONFIG, PLATFORM_SETTINGS),
         publishes_events=True,
         secrets=("jwt", "livekit"),
         description="Meetings, participants, LiveKit join tokens, feedback and Q&A",
@@ -341,7 +355,7 @@ FUNCTIONS: tuple[FunctionDecl, ...] = (
         reserved_concurrency=10,
         # The canary calls it every minute; load balancers and uptime checks a few times more.
         throttle=(10, 20),
-        read_tables=("users",),
+        read_tables=("users", PLATFORM_SETTINGS),
         description="Liveness and dependency health",
     ),
     FunctionDecl(
@@ -383,6 +397,24 @@ FUNCTIONS: tuple[FunctionDecl, ...] = (
         kind="worker",
         tables=("user-statistics", "idempotency"),
         description="Materialises per-user meeting statistics from domain events",
+    ),
+    FunctionDecl(
+        name="platform-statistics-worker",
+        folder="workers/platform_statistics",
+        kind="worker",
+        timeout_seconds=60,
+        tables=(PLATFORM_COUNTERS, "meetings"),
+        read_tables=("meeting-participants",),
+        description="Dashboard counters and active meetings' participant counts from domain events",
+    ),
+    FunctionDecl(
+        name="statistics-reconcile",
+        folder="jobs/statistics_reconcile",
+        kind="job",
+        timeout_seconds=300,
+        tables=(PLATFORM_COUNTERS, "meetings"),
+        read_tables=("users", "meeting-participants", "recording-jobs"),
+        description="Recomputes the dashboard counters and participant counts from the tables",
     ),
     # --- search & discovery (spec 1.3) --------------------------------------------------------
     FunctionDecl(
@@ -497,7 +529,14 @@ FUNCTIONS: tuple[FunctionDecl, ...] = (
             "/api/v1/admin/maintenance",
             "/api/v1/admin/features",
         ),
-        tables=(*USER_TABLES, *NOTIFICATION_TABLES, "notification-preferences", "ws-tickets", RATE_LIMIT_COUNTERS),
+        tables=(
+            *USER_TABLES,
+            *NOTIFICATION_TABLES,
+            "notification-preferences",
+            "ws-tickets",
+            RATE_LIMIT_COUNTERS,
+            PLATFORM_COUNTERS,
+        ),
         read_tables=(RATE_LIMIT_CONFIG, "user-2fa"),
         publishes_events=True,
         secrets=("jwt",),
@@ -508,7 +547,7 @@ FUNCTIONS: tuple[FunctionDecl, ...] = (
         folder="ws",
         kind="websocket",
         # Messages count against the sender's rate limit (rate-limit counters and config).
-        tables=(*WEBSOCKET_TABLES, "ws-tickets", RATE_LIMIT_COUNTERS),
+        tables=(*WEBSOCKET_TABLES, "ws-tickets", RATE_LIMIT_COUNTERS, "user-presence"),
         read_tables=("users", "meetings", "meeting-participants", RATE_LIMIT_CONFIG),
         manages_websocket=True,
         description="WebSocket routes $connect (ticket), $disconnect, $default (ping, meeting subscriptions)",
@@ -518,7 +557,7 @@ FUNCTIONS: tuple[FunctionDecl, ...] = (
         folder="workers/notify",
         kind="worker",
         timeout_seconds=120,
-        tables=(*NOTIFICATION_TABLES, *WEBSOCKET_TABLES, "idempotency"),
+        tables=(*NOTIFICATION_TABLES, *WEBSOCKET_TABLES, "idempotency", PLATFORM_COUNTERS),
         read_tables=("users", "meetings", "meeting-participants", "notification-preferences"),
         sends_to_queues=("notification-email",),
         manages_websocket=True,
@@ -539,7 +578,7 @@ FUNCTIONS: tuple[FunctionDecl, ...] = (
         folder="jobs/notification_schedule",
         kind="job",
         timeout_seconds=120,
-        tables=(*NOTIFICATION_TABLES, *WEBSOCKET_TABLES),
+        tables=(*NOTIFICATION_TABLES, *WEBSOCKET_TABLES, PLATFORM_COUNTERS),
         read_tables=("users", "meetings", "meeting-participants", "notification-preferences"),
         sends_to_queues=("notification-email",),
         manages_websocket=True,
@@ -553,6 +592,12 @@ EVENT_RULES: tuple[EventRuleDecl, ...] = (
         detail_types=(DomainEvent.MEETING_ENDED, DomainEvent.PARTICIPANT_JOINED, DomainEvent.PARTICIPANT_LEFT),
         target="user-statistics-worker",
         description="Meeting attendance and hosting counts per user",
+    ),
+    EventRuleDecl(
+        name="platform-statistics",
+        detail_types=COUNTED_EVENTS,
+        target="platform-statistics-worker",
+        description="Dashboard counters (users, meetings, participants, recordings) and participant counts",
     ),
     EventRuleDecl(
         name="auto-record",
@@ -580,6 +625,7 @@ SCHEDULES: tuple[ScheduleDecl, ...] = (
     ScheduleDecl(name="recordings-reconcile", expression="rate(2 minutes)", target="recordings-reconcile"),
     ScheduleDecl(name="recordings-retention", expression="rate(1 day)", target="recordings-retention"),
     ScheduleDecl(name="notification-schedule", expression="rate(1 minute)", target="notification-schedule"),
+    ScheduleDecl(name="statistics-reconcile", expression="rate(1 hour)", target="statistics-reconcile"),
 )
 
 QUEUES: tuple[QueueDecl, ...] = (

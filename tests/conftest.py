@@ -28,6 +28,8 @@ _TEST_ENVIRONMENT = {
     "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
     # Off for every test but the rate-limit ones (their `rate_limiting` fixture turns it on).
     "RATE_LIMIT_ENABLED": "false",
+    # Off for every test but the cache ones (their `cache_on` fixture starts the real redis-server's use).
+    "CACHE_BACKEND": "none",
 }
 for _name, _value in _TEST_ENVIRONMENT.items():
     os.environ[_name] = _value
@@ -44,6 +46,7 @@ import socket  # noqa: E402
 import pytest_socket  # noqa: E402
 
 from infra.local import loopback_guard  # noqa: E402
+from infra.local.redis_server import RedisServer  # noqa: E402
 
 loopback_guard.install()
 pytest_socket._true_connect = socket.socket.connect
@@ -71,6 +74,7 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient` is deprecated")
     from fastapi.testclient import TestClient
 from agents_meetings import clock  # noqa: E402
+from agents_meetings.cache import reset_cache_service  # noqa: E402
 from agents_meetings.events.catalog import DomainEvent  # noqa: E402
 from agents_meetings.events.publisher import EventBridgePublisher  # noqa: E402
 from agents_meetings.http import dependencies  # noqa: E402
@@ -99,6 +103,7 @@ def reset_platform_caches() -> None:
     passwords._hasher.cache_clear()
     passwords._dummy_hash.cache_clear()
     reset_object_stores()
+    reset_cache_service()
 
 
 # --- moto in process, as atomic as DynamoDB -------------------------------------------------
@@ -490,3 +495,33 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     junit = config.getoption("xmlpath", None)
     if junit:
         Path(junit).parent.joinpath("reruns.txt").write_text("".join(f"{name}\n" for name in names))
+
+
+# --- the cache's shared tier: a real redis-server -------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One real redis-server for the run (system-packages.txt installs it), on a free loopback port."""
+    from infra.local.runtime import free_port
+
+    server = RedisServer(free_port(), log_path=tmp_path_factory.mktemp("redis") / "redis.log").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def cache_on(redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[RedisServer]:
+    """The platform's cache on, against the real redis-server, emptied first."""
+    import redis
+
+    if not redis_server.running:  # a failover test stopped it
+        redis_server.start()
+    for name, value in redis_server.env.items():
+        monkeypatch.setenv(name, value)
+    redis.Redis(host="127.0.0.1", port=redis_server.port).flushdb()
+    reset_settings()
+    reset_cache_service()
+    yield redis_server
+    reset_cache_service()
+    reset_settings()

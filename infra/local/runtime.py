@@ -134,6 +134,7 @@ class LocalPlatform:
         self.metrics: Any = None  # infra.local.metrics.MetricsCollector: the functions' EMF
         self.replayed = 0
         self.data_lock: Any = None
+        self.redis: Any = None  # infra.local.redis_server.RedisServer: the cache's shared tier
 
     def start(self) -> None:
         if self.config.data_dir is not None:  # one runtime (or backup, or restore) per data directory
@@ -149,6 +150,7 @@ class LocalPlatform:
             logs.write_to(Path(os.environ["LOCAL_LOG_FILE"]))
         if embedded_livekit:
             self._start_livekit()
+        self._start_redis()
         from agents_meetings.settings import get_settings, reset_settings
 
         from infra.local.embedded_aws import EmbeddedAws
@@ -201,6 +203,23 @@ class LocalPlatform:
         ).start()
         os.environ["LIVEKIT_URL"] = self.livekit.url
 
+    def _start_redis(self) -> None:
+        """The cache's shared tier: a real redis-server on a free loopback port, unless the environment
+        names one (REDIS_HOST) or turns the shared tier off (CACHE_BACKEND=memory or none)."""
+        from infra.local.redis_server import RedisServer, redis_server_binary
+
+        backend = os.environ.get("CACHE_BACKEND", "redis").lower()
+        if backend != "redis" or os.environ.get("REDIS_HOST"):
+            return
+        if redis_server_binary() is None:
+            # One process serves every function here, so the in-process tier alone stays coherent.
+            print("redis-server not found (make dev installs it): cache in process only", file=sys.stderr)
+            os.environ["CACHE_BACKEND"] = "memory"
+            return
+        log = self.config.data_dir / "redis.log" if self.config.data_dir else None
+        self.redis = RedisServer(free_port(), log_path=log).start()
+        os.environ.update(self.redis.env)
+
     def _seed_admin(self) -> None:
         from agents_meetings.events.publisher import EventBridgePublisher
         from agents_meetings.identity.service import AuthService, NewAccount, find_by_email
@@ -219,6 +238,9 @@ class LocalPlatform:
             self.router.stop()
         if self.aws is not None:
             self.aws.stop()
+        if self.redis is not None:
+            self.redis.stop()
+            self.redis = None
         if self.data_lock is not None:
             self.data_lock.release()
             self.data_lock = None

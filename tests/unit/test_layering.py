@@ -46,8 +46,9 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "users",
         "statistics",
         "transcription",
+        "presence",
     ),
-    "shared services": ("events", "audit", "ratelimit"),
+    "shared services": ("events", "audit", "ratelimit", "cache", "platform_settings"),
     "adapters": (
         "tables",
         "storage",

@@ -15,6 +15,7 @@ start for nothing. ``DisabledTracer`` offers the same decorators and does nothin
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from functools import partial
@@ -22,6 +23,8 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
+
+from agents_meetings.settings import get_settings
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -171,3 +174,102 @@ def observed(handler: Handler) -> Handler:
 
     wrapped: Handler = logger.inject_lambda_context(tracer.capture_lambda_handler(metrics.log_metrics(correlated)))
     return wrapped
+
+
+# --- data-store calls: the slow-operation log (spec 2.2) and call observers ---------------------
+
+# (store, operation, target, seconds): store "dynamodb" | "redis"; target a table or a key prefix.
+StoreCallObserver = Callable[[str, str, str, float], None]
+_store_call_observers: list[StoreCallObserver] = []
+_CALL_STARTED = "agents_meetings_started"
+
+
+def observe_store_calls(observer: StoreCallObserver) -> Callable[[], None]:
+    """Call ``observer`` after every DynamoDB and Redis call (the N+1 tests count with it); returns
+    the function that removes it."""
+    _store_call_observers.append(observer)
+    return lambda: _store_call_observers.remove(observer)
+
+
+def slow_query_threshold_ms() -> float:
+    return get_settings().slow_query_ms
+
+
+def record_store_call(store: str, operation: str, target: str, seconds: float) -> None:
+    """One DynamoDB or Redis call done: a slow one (over ``SLOW_QUERY_MS``) is logged with its
+    operation, table or key prefix and latency, and counted (``SlowStoreOperation`` by store)."""
+    for observer in tuple(_store_call_observers):
+        observer(store, operation, target, seconds)
+    milliseconds = seconds * 1000.0
+    if milliseconds <= slow_query_threshold_ms():
+        return
+    logger.warning(
+        "slow data-store operation",
+        extra={"store": store, "operation": operation, "target": target, "latency_ms": round(milliseconds, 2)},
+    )
+    emit_dimensioned(
+        {"SlowStoreOperation": ("Count", 1), "SlowStoreOperationLatency": ("Milliseconds", milliseconds)},
+        {"store": store},
+        {"operation": operation, "target": target},
+    )
+
+
+def _dynamodb_target(params: Mapping[str, Any]) -> str:
+    if "TableName" in params:
+        return str(params["TableName"])
+    if "RequestItems" in params:  # BatchGetItem, BatchWriteItem
+        return ",".join(sorted(params["RequestItems"]))
+    names = set()
+    for item in params.get("TransactItems") or ():  # TransactGetItems, TransactWriteItems
+        for request in item.values():
+            if isinstance(request, Mapping) and "TableName" in request:
+                names.add(str(request["TableName"]))
+    return ",".join(sorted(names))
+
+
+def _dynamodb_call_started(context: dict[str, Any] | None = None, **_: Any) -> None:
+    if context is not None:
+        context[_CALL_STARTED] = time.perf_counter()
+
+
+def _dynamodb_call_finished(
+    model: Any = None, params: Mapping[str, Any] | None = None, context: dict[str, Any] | None = None, **_: Any
+) -> None:
+    started = (context or {}).pop(_CALL_STARTED, None)
+    if started is None or model is None:
+        return
+    record_store_call("dynamodb", str(model.name), _dynamodb_target(params or {}), time.perf_counter() - started)
+
+
+def _dynamodb_params_seen(
+    params: dict[str, Any], model: Any = None, context: dict[str, Any] | None = None, **_: Any
+) -> None:
+    # before-call does not carry the API parameters; keep them for after-call.
+    if context is not None:
+        context["agents_meetings_params"] = params
+
+
+def _dynamodb_after_call(context: dict[str, Any] | None = None, model: Any = None, **_: Any) -> None:
+    _dynamodb_call_finished(model=model, params=(context or {}).get("agents_meetings_params"), context=context)
+
+
+_DYNAMODB_HANDLERS: tuple[tuple[str, Callable[..., None]], ...] = (
+    ("provide-client-params.dynamodb", _dynamodb_params_seen),
+    ("before-call.dynamodb", _dynamodb_call_started),
+    ("after-call.dynamodb", _dynamodb_after_call),
+    ("after-call-error.dynamodb", _dynamodb_after_call),
+)
+
+
+def instrument_dynamodb_calls() -> None:
+    """Time every DynamoDB call of every botocore session made from now on (pynamodb makes one per
+    thread, boto3 one per process): botocore registers ``BUILTIN_HANDLERS`` on each new session, so
+    the hooks go there once, and onto the sessions that exist already (boto3's default)."""
+    from botocore import handlers
+
+    for entry in _DYNAMODB_HANDLERS:
+        if entry not in handlers.BUILTIN_HANDLERS:
+            handlers.BUILTIN_HANDLERS.append(entry)
+
+
+instrument_dynamodb_calls()

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     rate_limit_default: str = Field("100/minute", alias="RATE_LIMIT_DEFAULT")
     rate_limit_login: str = Field("5/15minutes", alias="RATE_LIMIT_LOGIN")
 
+    # Spec 2.2's slow-query log: a DynamoDB or Redis call slower than this is logged and counted.
+    slow_query_ms: float = Field(100.0, ge=0, alias="SLOW_QUERY_MS")
+
     # Two-factor authentication: KMS key (ARN or alias) of the envelope encryption of 2FA secrets,
     # and whether admins must enrol 2FA before they may use admin endpoints.
     data_key_id: str = Field("alias/agents-meetings-data", alias="DATA_KEY_ID")
@@ -167,6 +170,24 @@ class Settings(BaseSettings):
     # Firebase Cloud Messaging (push): unset means push is never sent.
     fcm_project_id: str | None = Field(None, alias="FCM_PROJECT_ID")
     fcm_credentials_arn: str | None = Field(None, alias="FCM_CREDENTIALS_ARN")
+
+    # Cache (spec 2.1): "redis" (ElastiCache Serverless in the cloud, a local redis-server), "memory"
+    # (in-process only: one process, e.g. a single worker), "none" (off: every read goes to DynamoDB).
+    cache_backend: Literal["redis", "memory", "none"] = Field("redis", alias="CACHE_BACKEND")
+    redis_host: str = Field("localhost", alias="REDIS_HOST")
+    redis_port: int = Field(6379, ge=1, le=65_535, alias="REDIS_PORT")
+    redis_password: SecretStr | None = Field(None, alias="REDIS_PASSWORD")
+    redis_db: int = Field(0, ge=0, le=15, alias="REDIS_DB")
+    # ElastiCache Serverless: cluster protocol over TLS (both true there).
+    redis_cluster_enabled: bool = Field(False, alias="REDIS_CLUSTER_ENABLED")
+    redis_tls_enabled: bool = Field(False, alias="REDIS_TLS_ENABLED")
+    # Connect and socket timeout: a dead cache costs at most this, once per CACHE_BREAKER_SECONDS.
+    redis_timeout_ms: int = Field(50, ge=1, le=5000, alias="REDIS_TIMEOUT_MS")
+    cache_default_ttl: int = Field(300, ge=1, le=7 * 86_400, alias="CACHE_DEFAULT_TTL")
+    # The in-process tier: how stale its entries may be, and how many it holds per container.
+    cache_local_ttl_seconds: float = Field(5.0, ge=0.0, le=60.0, alias="CACHE_LOCAL_TTL")
+    cache_local_max_entries: int = Field(2048, ge=1, le=1_000_000, alias="CACHE_LOCAL_MAX_ENTRIES")
+    cache_breaker_seconds: float = Field(5.0, ge=0.0, le=300.0, alias="CACHE_BREAKER_SECONDS")
 
     @property
     def transcription_language_list(self) -> list[str]:

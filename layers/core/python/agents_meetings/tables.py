@@ -382,6 +382,10 @@ class MeetingModel(PlatformModel):
     version = NumberAttribute(default=1)
     # The recording in progress (recordings/control.py claims it conditionally: one at a time).
     recording_id = UnicodeAttribute(null=True)
+    # Spec 2.2's active_meetings_view: participants joined now, recounted from the participants on
+    # every join/leave event (statistics/platform.py); counted_at orders concurrent recounts.
+    participant_count = NumberAttribute(default=0)
+    counted_at = UTCDateTimeAttribute(null=True)
 
     by_status = MeetingsByStatus()
     by_host = MeetingsByHost()
@@ -480,6 +484,55 @@ class UserStatisticsModel(PlatformModel):
     meetings_attended = NumberAttribute(default=0)
     attended_seconds = NumberAttribute(default=0)
     updated_at = UTCDateTimeAttribute(null=True)
+
+
+class PlatformCounterModel(PlatformModel):
+    """The dashboard's precomputed counters (``users#role#teacher``, ``meetings#status#active``,
+    ``notifications#sent#2026-05-01T13`` hourly buckets with a TTL, ...) and the markers of the
+    events applied to them (``event#<id>``, with a TTL): statistics/platform.py."""
+
+    logical_name = "platform-counters"
+    ttl_attribute = "expires_at"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    name = UnicodeAttribute(hash_key=True)
+    value = NumberAttribute(default=0)
+    updated_at = UTCDateTimeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+
+class UserPresenceModel(PlatformModel):
+    """Who is online: the last authenticated request (written at most once a minute per user) and
+    the open notification WebSockets (``ws_connections``, valid until ``ws_online_until``)."""
+
+    logical_name = "user-presence"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    user_id = UnicodeAttribute(hash_key=True)
+    last_seen_at = UTCDateTimeAttribute(null=True)
+    ws_connections = NumberAttribute(default=0)
+    ws_online_until = UTCDateTimeAttribute(null=True)
+
+
+class PlatformSettingsModel(PlatformModel):
+    """Platform settings admins change at run time (one item, ``key`` "platform"): platform_settings.py."""
+
+    logical_name = "platform-settings"
+
+    class Meta(PlatformModel.Meta):
+        pass
+
+    key = UnicodeAttribute(hash_key=True)
+    registration_open = BooleanAttribute(default=True)
+    default_meeting_languages = ListAttribute(of=UnicodeAttribute, default=list)
+    maintenance_banner = UnicodeAttribute(null=True)
+    version = NumberAttribute(default=0)
+    updated_at = UTCDateTimeAttribute(null=True)
+    updated_by = UnicodeAttribute(null=True)
 
 
 # --- platform: event handling (idempotency, outbox), rate limiting (spec 2.3) ---------------------
@@ -995,8 +1048,11 @@ TABLES: tuple[type[PlatformModel], ...] = (
     ParticipantModel,
     MeetingFeedbackModel,
     MeetingQuestionModel,
-    # statistics
+    # statistics, presence, platform settings
     UserStatisticsModel,
+    PlatformCounterModel,
+    UserPresenceModel,
+    PlatformSettingsModel,
     # platform
     IdempotencyModel,
     EventOutboxModel,

@@ -21,6 +21,8 @@ from agents_meetings.identity.password_lifecycle import password_change_required
 from agents_meetings.identity.service import AuthService, Principal
 from agents_meetings.identity.tokens import TokenClaims
 from agents_meetings.identity.two_factor import two_factor_enabled
+from agents_meetings.observability import logger
+from agents_meetings.presence.service import record_seen
 from agents_meetings.settings import get_settings
 
 __all__ = [
@@ -111,7 +113,16 @@ async def current_principal(
             code="password_change_required",
         )
     request.state.principal = principal
+    _note_seen(principal.user.id)
     return principal
+
+
+def _note_seen(user_id: str) -> None:
+    """Presence: the caller was seen now (throttled to a write a minute); never fails the request."""
+    try:
+        record_seen(user_id)
+    except Exception as exc:  # noqa: BLE001 - a presence write is not worth a failed request
+        logger.warning("presence not recorded", extra={"error": type(exc).__name__})
 
 
 async def admin_principal(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:

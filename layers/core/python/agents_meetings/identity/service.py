@@ -31,6 +31,7 @@ from agents_meetings.identity.tokens import (
     revoke,
 )
 from agents_meetings.identity.two_factor import TwoFactorService, signed_in
+from agents_meetings.platform_settings import platform_settings
 from agents_meetings.tables import UserEmailModel, UserModel, transaction_connection
 from agents_meetings.users.service import AccountStatus, Role, active_key, ensure_can_sign_in
 from agents_meetings.users.sessions import SessionService
@@ -79,6 +80,10 @@ class AuthService:
             require_strong_password(account.password)
         email = normalise_email(account.email)
         claim = not _bootstrap_marker_exists()
+        if actor.user_id == SYSTEM.user_id and not as_admin and not claim and not platform_settings().registration_open:
+            # Closed by an admin (platform settings): sign-ups stop; the first admin and accounts
+            # admins create still go through.
+            raise Forbidden("Registration is closed on this platform.", code="registration_closed")
         user = self._create(account, email, admin=as_admin or claim, claim_bootstrap=claim)
         if user is None and claim:
             # Either the email is taken (this fails again) or another registration became the first

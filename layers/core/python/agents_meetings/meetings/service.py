@@ -23,6 +23,7 @@ from agents_meetings.conditions import is_condition_failure
 from agents_meetings.errors import Conflict, Forbidden, InvalidRequest, NotFound, Unprocessable
 from agents_meetings.events.catalog import DomainEvent
 from agents_meetings.events.publisher import EventPublisher
+from agents_meetings.meetings.active import invalidate_active_meetings
 from agents_meetings.meetings.livekit_access import RoomAccess, build_room_access
 from agents_meetings.observability import emit_dimensioned
 from agents_meetings.pagination import (
@@ -321,6 +322,8 @@ class MeetingService:
             for participant in ParticipantModel.query(meeting_id):
                 participant.update(actions=[ParticipantModel.scheduled_at.set(values["scheduled_at"])])
         self._audit.record(actor, "meeting.updated", "meeting", meeting_id, {"fields": sorted(values)})
+        if meeting.status == MeetingStatus.ACTIVE:
+            invalidate_active_meetings()
         self._publish_updated(meeting, sorted(values))
         return meeting
 
@@ -329,7 +332,7 @@ class MeetingService:
         self._require_status(meeting, MeetingStatus.SCHEDULED, "cancel", hint={MeetingStatus.ACTIVE: "End it instead."})
         self._versioned_update(meeting, [MeetingModel.status.set(MeetingStatus.CANCELLED.value)])
         self._audit.record(actor, "meeting.cancelled", "meeting", meeting_id)
-        self._publish_updated(meeting, ["status"])
+        self._publish_updated(meeting, ["status"], status=MeetingStatus.CANCELLED.value)
         return meeting
 
     def start(self, actor: Actor, meeting_id: str) -> MeetingModel:
@@ -340,6 +343,7 @@ class MeetingService:
             meeting, [MeetingModel.status.set(MeetingStatus.ACTIVE.value), MeetingModel.started_at.set(now)]
         )
         self._audit.record(actor, "meeting.started", "meeting", meeting_id)
+        invalidate_active_meetings()
         self._events.publish(
             DomainEvent.MEETING_STARTED,
             {
@@ -369,6 +373,7 @@ class MeetingService:
         ):
             self._mark_left(participant, now)
         self._audit.record(actor, "meeting.ended", "meeting", meeting_id)
+        invalidate_active_meetings()
         self._events.publish(
             DomainEvent.MEETING_ENDED,
             {
@@ -564,11 +569,13 @@ class MeetingService:
 
     # --- internals -----------------------------------------------------------------------
 
-    def _publish_updated(self, meeting: MeetingModel, fields: list[str]) -> None:
-        """MeetingUpdated: what consumers (search index, notifications) must refresh."""
-        self._events.publish(
-            DomainEvent.MEETING_UPDATED, {"meeting_id": meeting.id, "host_id": meeting.host_id, "fields": fields}
-        )
+    def _publish_updated(self, meeting: MeetingModel, fields: list[str], *, status: str | None = None) -> None:
+        """MeetingUpdated: what consumers (search index, notifications, statistics) must refresh;
+        ``status`` is the new status when the status changed."""
+        detail: dict[str, Any] = {"meeting_id": meeting.id, "host_id": meeting.host_id, "fields": fields}
+        if status is not None:
+            detail["status"] = status
+        self._events.publish(DomainEvent.MEETING_UPDATED, detail)
 
     def _mark_left(self, participant: ParticipantModel, now: datetime) -> bool:
         """The conditional joined -> left write; True if this call made it (and published it)."""

@@ -24,6 +24,7 @@ from agents_meetings.notifications.delivery import DeliveryPlanner
 from agents_meetings.notifications.preferences import PreferenceService
 from agents_meetings.observability import metrics
 from agents_meetings.settings import Settings
+from agents_meetings.statistics.platform import count_notifications_sent
 from agents_meetings.tables import NotificationKeyModel, NotificationModel, transaction_connection
 
 _DUPLICATE = object()  # _join_group: this cause was counted in the group before
@@ -189,6 +190,7 @@ class NotificationCreation:
         cause was handled before (the marker exists), and then nothing is written."""
         if not source_key:
             notification.save()
+            count_notifications_sent(1)
             return True
         marker = self._marker(notification.user_id, source_key, notification.id, now)
         try:
@@ -199,6 +201,9 @@ class NotificationCreation:
             if is_condition_failure(exc):
                 return False
             raise
+        # Outside the transaction: the hourly bucket is a hot item, and transactions on one item
+        # conflict with each other (an approximate 24-hour figure is worth no retried deliveries).
+        count_notifications_sent(1)
         return True
 
     def _repeated(self, user_id: str, source_key: str, deliver: bool) -> NotificationModel | None:
@@ -343,6 +348,7 @@ class NotificationCreation:
             )
             requests = (response.get("UnprocessedItems") or {}).get(table, [])
             if not requests:
+                count_notifications_sent(len(items))
                 return attempt + 1, retried
             retried += len(requests)
             time.sleep(min(2.0, 0.05 * 2**attempt))

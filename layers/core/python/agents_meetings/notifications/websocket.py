@@ -22,6 +22,7 @@ from agents_meetings.aws_clients import aws_client
 from agents_meetings.clock import utcnow
 from agents_meetings.errors import Unauthenticated
 from agents_meetings.observability import logger, metrics
+from agents_meetings.presence.service import websocket_closed, websocket_opened
 from agents_meetings.settings import Settings, get_settings
 from agents_meetings.tables import WsConnectionModel, WsSubscriptionModel, WsTicketModel
 
@@ -105,6 +106,7 @@ class WebSocketManager:
             expires_at=now + timedelta(hours=self._settings.ws_connection_ttl_hours),
         )
         item.save()
+        websocket_opened(user_id, item.expires_at)
         metrics.add_metric(name="WebSocketConnected", unit="Count", value=1)
         return item
 
@@ -119,9 +121,11 @@ class WebSocketManager:
         for meeting_id in item.meetings or set():
             WsSubscriptionModel(meeting_id=meeting_id, connection_id=connection).delete()
         try:
-            item.delete()
+            item.delete(condition=WsConnectionModel.connection_id.exists())
         except DeleteError:
             logger.warning("connection already removed", extra={"connection_id": connection})
+            return
+        websocket_closed(item.user_id)
 
     def connection(self, connection: str) -> WsConnectionModel | None:
         try:

@@ -147,21 +147,23 @@ class UserService:
 
     def approve(self, actor: Actor, user_id: str) -> UserModel:
         require_admin(actor)
-        user, changed = self._transition(
+        user, previous = self._transition(
             actor, user_id, AccountStatus.APPROVED, allowed_from=(AccountStatus.PENDING, AccountStatus.REJECTED)
         )
-        if not changed:
+        if previous is None:
             return user
         self._audit.record(actor, "user.approved", "user", user_id)
-        self._events.publish(DomainEvent.USER_APPROVED, {"user_id": user_id, "approved_by": actor.user_id})
+        self._events.publish(
+            DomainEvent.USER_APPROVED, {"user_id": user_id, "approved_by": actor.user_id, "previous_status": previous}
+        )
         return user
 
     def reject(self, actor: Actor, user_id: str, reason: str | None = None) -> UserModel:
         require_admin(actor)
         if user_id == actor.user_id:
             raise Conflict("You cannot reject your own account.", code="cannot_change_self")
-        user, changed = self._transition(actor, user_id, AccountStatus.REJECTED, allowed_from=(AccountStatus.PENDING,))
-        if not changed:
+        user, previous = self._transition(actor, user_id, AccountStatus.REJECTED, allowed_from=(AccountStatus.PENDING,))
+        if previous is None:
             return user
         self._audit.record(actor, "user.rejected", "user", user_id, {"reason": reason} if reason else None)
         detail = {"user_id": user_id, "rejected_by": actor.user_id, "reason": reason}
@@ -211,16 +213,19 @@ class UserService:
         if not is_active:
             SessionService().end_all(user_id, reason="account_deactivated")
         self._audit.record(actor, "user.activated" if is_active else "user.deactivated", "user", user_id)
-        self._events.publish(DomainEvent.USER_PROFILE_UPDATED, {"user_id": user_id, "fields": ["is_active"]})
+        self._events.publish(
+            DomainEvent.USER_PROFILE_UPDATED, {"user_id": user_id, "fields": ["is_active"], "is_active": is_active}
+        )
         return user
 
     def _transition(
         self, actor: Actor, user_id: str, to: AccountStatus, *, allowed_from: tuple[AccountStatus, ...]
-    ) -> tuple[UserModel, bool]:
-        """Move the account to ``to``; returns it and whether anything changed (idempotent)."""
+    ) -> tuple[UserModel, str | None]:
+        """Move the account to ``to``; returns it and the status it left (None: nothing changed, idempotent)."""
         user = self.get(user_id)
-        if user.status == to.value:
-            return user, False
+        previous = str(user.status)
+        if previous == to.value:
+            return user, None
         if user.status not in allowed_from:
             raise Conflict(
                 f"A {user.status} account cannot become {to.value}.",
@@ -234,7 +239,7 @@ class UserService:
             )
         except UpdateError as exc:
             raise Conflict("The account changed meanwhile; reload and retry.", code="concurrent_update") from exc
-        return user, True
+        return user, previous
 
 
 def require_admin(actor: Actor) -> None:

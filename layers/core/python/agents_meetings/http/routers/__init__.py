@@ -23,6 +23,7 @@ def __getattr__(name: str) -> Any:
             notifications,
             oauth,
             passwords,
+            platform,
             questions,
             rate_limits,
             recordings,
@@ -61,5 +62,8 @@ def __getattr__(name: str) -> Any:
             notifications.admin_router,
             broadcasts.maintenance_router,
             broadcasts.features_router,
+            platform.dashboard_router,
+            platform.settings_router,
+            platform.presence_router,
         )
     raise AttributeError(name)

@@ -23,8 +23,8 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
     "/register",
     status_code=status.HTTP_201_CREATED,
     response_model=UserOut,
-    responses=error_responses(409, 422),
-    summary="Create an account (pending until an admin approves it)",
+    responses=error_responses(403, 409, 422),
+    summary="Create an account (pending until an admin approves it; 403 registration_closed when closed)",
 )
 async def register(body: RegisterIn, service: AuthServiceDep, request: Request) -> UserOut:
     validate_timezone(body.timezone)

@@ -12,6 +12,7 @@ from agents_meetings.http.dependencies import DEFAULT_PAGE, Cursor, Limit, Meeti
 from agents_meetings.http.errors import error_responses
 from agents_meetings.http.schemas import BoundedDateTime, PageOut
 from agents_meetings.http.schemas.meetings import (
+    ActiveMeetingsOut,
     InviteIn,
     InviteOut,
     JoinIn,
@@ -22,7 +23,9 @@ from agents_meetings.http.schemas.meetings import (
     ParticipantOut,
 )
 from agents_meetings.http.security import CurrentPrincipal
+from agents_meetings.meetings.active import ActiveMeetingsView
 from agents_meetings.meetings.service import MeetingChanges, MeetingStatus, NewMeeting, ParticipantStatus
+from agents_meetings.platform_settings import platform_settings
 
 router = APIRouter(prefix="/api/v1/meetings", tags=["meetings"])
 
@@ -45,7 +48,7 @@ async def create_meeting(body: MeetingIn, principal: CurrentPrincipal, service: 
             description=body.description,
             meeting_type=body.meeting_type,
             scheduled_at=body.scheduled_at,
-            languages=body.languages,
+            languages=body.languages or platform_settings().default_meeting_languages,
             tags=body.tags,
             auto_record=body.auto_record,
         ),
@@ -73,6 +76,19 @@ async def list_meetings(
     lister = service.list_all if scope == "all" else service.list_mine
     page = lister(principal.actor, status=status_filter, start=start, end=end, limit=limit, cursor=cursor)
     return PageOut[MeetingOut](items=[MeetingOut.of(m) for m in page.items], next_cursor=page.next_cursor)
+
+
+@router.get(
+    "/active",
+    response_model=ActiveMeetingsOut,
+    responses=error_responses(400, 401, 422),
+    summary="Active meetings you may see, with the participants in each now (cached 30 s, counts 10 s)",
+)
+async def list_active_meetings(
+    principal: CurrentPrincipal, limit: Limit = DEFAULT_PAGE, cursor: Cursor = None
+) -> ActiveMeetingsOut:
+    page = ActiveMeetingsView().list_for(principal.actor, limit=limit, cursor=cursor)
+    return ActiveMeetingsOut.model_validate({"items": page.items, "next_cursor": page.next_cursor})
 
 
 @router.get("/{meeting_id}", response_model=MeetingOut, responses=READ_ERRORS)

@@ -52,7 +52,9 @@ class MeetingIn(Strict):
     description: ShortText | None = None
     meeting_type: MeetingType = MeetingType.REGULAR
     scheduled_at: BoundedDateTime
-    languages: Annotated[list[LanguageCode], Field(min_length=1, max_length=10)] = Field(default_factory=lambda: ["en"])
+    languages: Annotated[list[LanguageCode], Field(min_length=1, max_length=10)] | None = Field(
+        None, description="Spoken languages; omitted: the platform's default_meeting_languages (admin settings)"
+    )
     tags: Annotated[list[Tag], Field(max_length=20)] = Field(default_factory=list)
     auto_record: StrictBool = False
 
@@ -169,3 +171,43 @@ class JoinOut(BaseModel):
     identity: str
     expires_in: int
     participant: ParticipantOut
+
+
+class ActiveMeetingOut(MeetingOut):
+    """A row of spec 2.2's active_meetings_view: the meeting and its participants joined now."""
+
+    participant_count: int = Field(description="Participants in the room now (joined, not left)")
+
+
+class ActiveMeetingsOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "id": "3f1c2b7e-8d4a-4f0e-9b61-0c2d5e7a9f10",
+                            "title": "Algebra 101",
+                            "description": "First lesson",
+                            "host_id": "7d0b5a4e-0c1a-4a38-9b7e-2f7f3c1f8b10",
+                            "meeting_type": "classroom",
+                            "status": "active",
+                            "scheduled_at": "2026-12-01T15:00:00Z",
+                            "started_at": "2026-12-01T15:01:12Z",
+                            "ended_at": None,
+                            "languages": ["en", "es"],
+                            "tags": ["math"],
+                            "room_name": "meeting-3f1c2b7e",
+                            "auto_record": False,
+                            "created_at": "2026-11-20T09:00:00Z",
+                            "updated_at": "2026-12-01T15:01:12Z",
+                            "participant_count": 12,
+                        }
+                    ],
+                    "next_cursor": None,
+                }
+            ]
+        }
+    )
+    items: list[ActiveMeetingOut]
+    next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page; null on the last")
