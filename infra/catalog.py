@@ -218,7 +218,13 @@ FUNCTIONS: tuple[FunctionDecl, ...] = (
         name="users",
         folder="users",
         kind="api",
-        routes=("/api/v1/users", "/api/v1/admin/users", "/api/v1/admin/audit-logs", "/api/v1/admin/rate-limits"),
+        routes=(
+            "/api/v1/users",
+            "/api/v1/admin/users",
+            "/api/v1/admin/audit-logs",
+            "/api/v1/admin/rate-limits",
+            "/api/v1/admin/cache",
+        ),
         tables=(*USER_TABLES, "user-statistics", RATE_LIMIT_COUNTERS, RATE_LIMIT_CONFIG),
         # Admin endpoints check the caller's 2FA enrolment (http.security.admin_principal).
         read_tables=("user-2fa",),

@@ -1,7 +1,8 @@
-"""Lambda: /api/v1/users (profiles), /api/v1/admin/users, /api/v1/admin/audit-logs, /api/v1/admin/rate-limits."""
+"""Lambda: /api/v1/users (profiles), /api/v1/admin/users, /api/v1/admin/audit-logs, /api/v1/admin/rate-limits,
+/api/v1/admin/cache."""
 
 from agents_meetings.http.app import create_app, lambda_handler
-from agents_meetings.http.routers import rate_limits, users
+from agents_meetings.http.routers import cache, rate_limits, users
 
-app = create_app("users", [users.router, users.admin_router, rate_limits.router])
+app = create_app("users", [users.router, users.admin_router, rate_limits.router, cache.router])
 handler = lambda_handler(app)

@@ -13,6 +13,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agents_meetings import __version__
+from agents_meetings.cache import cache_service
 from agents_meetings.http.errors import install_error_handlers
 from agents_meetings.http.methods import MethodNotAllowedMiddleware
 from agents_meetings.http.origin import client_ip
@@ -63,7 +64,11 @@ class RequestIdMiddleware:
                 headers["X-Request-Id"] = request_id
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            # This request's cache metrics (one EMF document per key prefix), counts shared now and then.
+            cache_service().flush_stats()
         holder, route = matched_route.get(), scope.get("route")
         if holder is not None and getattr(route, "path", None):
             holder["route"] = str(route.path)  # type: ignore[union-attr]
