@@ -148,3 +148,20 @@ def test_cache_metrics_are_visible_in_monitoring(
 def test_cache_stats_are_for_admins_only(cache_on: RedisServer, client: TestClient, make_user: Any) -> None:
     assert client.get(STATS).status_code == 401
     assert client.get(STATS, headers=make_user().headers).status_code == 403
+
+
+def test_conditional_gets_get_304_until_the_resource_changes(
+    cache_on: RedisServer, client: TestClient, make_user: Any
+) -> None:
+    user, other = make_user(), make_user()
+    first = client.get(ME, headers=user.headers)
+    etag = first.headers["ETag"]
+    assert first.headers["Cache-Control"] == "private, no-cache"
+    unchanged = client.get(ME, headers={**user.headers, "If-None-Match": etag})
+    assert unchanged.status_code == 304 and unchanged.content == b""
+    # Another caller's answer is their own: the same tag does not match it.
+    assert client.get(ME, headers={**other.headers, "If-None-Match": etag}).status_code == 200
+    assert client.patch(ME, json={"full_name": "Changed"}, headers=user.headers).status_code == 200
+    changed = client.get(ME, headers={**user.headers, "If-None-Match": etag})
+    assert changed.status_code == 200 and changed.json()["full_name"] == "Changed"
+    assert changed.headers["ETag"] != etag

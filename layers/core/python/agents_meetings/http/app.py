@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from agents_meetings import __version__
 from agents_meetings.cache import cache_service
 from agents_meetings.http.errors import install_error_handlers
+from agents_meetings.http.etags import ETagMiddleware
 from agents_meetings.http.methods import MethodNotAllowedMiddleware
 from agents_meetings.http.origin import client_ip
 from agents_meetings.http.rate_limits import RateLimitMiddleware
@@ -89,6 +90,8 @@ def create_app(name: str, routers: Iterable[APIRouter], *, with_docs: bool = Fal
 
     # Innermost: a wrong method is a 405 listing the path's methods, before any route runs.
     app.add_middleware(MethodNotAllowedMiddleware)
+    # ETag and 304 Not Modified on conditional GETs (http/etags.py).
+    app.add_middleware(ETagMiddleware)
     # Added first, so it runs inside RequestIdMiddleware: a 429 carries the request id.
     app.add_middleware(RateLimitMiddleware)
     app.add_middleware(RequestIdMiddleware)
