@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         return notifications.report(notifications.measure(**({"samples": 20, "users": 500} if quick else {})))
 
     def run_cache() -> list[str]:
-        result = cache.measure(**({"requests": 10_000, "samples": 500} if quick else {}))
+        result = cache.measure(**({"requests": 100_000, "samples": 500} if quick else {}))
         if result.hit_rate <= cache.GOAL_HIT_RATE:
             failures.append("cache: user-profile hit rate not above 90%")
         if result.outage_errors:

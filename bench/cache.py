@@ -139,7 +139,7 @@ def timed(samples: int, call: Callable[[], Any]) -> LatencySummary:
     return LatencySummary.of(durations)
 
 
-def measure(requests: int = 50_000, samples: int = 2000) -> CacheResult:
+def measure(requests: int = 200_000, samples: int = 2000) -> CacheResult:
     apply_bench_environment()
     from agents_meetings.cache.client import CircuitBreaker, build_client
     from agents_meetings.cache.service import CacheService
@@ -217,7 +217,7 @@ def report(result: CacheResult) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.cache", description=DESCRIPTION)
-    parser.add_argument("--requests", type=int, default=50_000)
+    parser.add_argument("--requests", type=int, default=200_000)
     args = parser.parse_args()
     print(report(measure(requests=args.requests)))
 
