@@ -23,6 +23,7 @@ BENCHMARKS = (
     "search",
     "notifications",
     "durability",
+    "cache",
 )
 
 
@@ -39,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     guard_process()
     from bench import (
         api_overhead,
+        cache,
         cold_start,
         durability,
         notifications,
@@ -120,6 +122,14 @@ def main(argv: list[str] | None = None) -> int:
     def run_notifications() -> list[str]:
         return notifications.report(notifications.measure(**({"samples": 20, "users": 500} if quick else {})))
 
+    def run_cache() -> list[str]:
+        result = cache.measure(**({"requests": 100_000, "samples": 500} if quick else {}))
+        if result.hit_rate <= cache.GOAL_HIT_RATE:
+            failures.append("cache: user-profile hit rate not above 90%")
+        if result.outage_errors:
+            failures.append("cache: errors while redis-server was stopped")
+        return [cache.report(result)]
+
     def run_durability() -> list[str]:
         return [durability.run(**({"writes": 100, "items": (1000,)} if quick else {}))]
 
@@ -133,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         "search": run_search,
         "notifications": run_notifications,
         "durability": run_durability,
+        "cache": run_cache,
     }
     summaries: list[str] = []
     for name in BENCHMARKS:

@@ -33,6 +33,8 @@ BENCH_ENV: Mapping[str, str] = {
     "POWERTOOLS_LOG_LEVEL": "WARNING",
     # bench.rate_limit measures the limiter on its own; the other benchmarks leave it out.
     "RATE_LIMIT_ENABLED": "false",
+    # bench.cache starts its own redis-server; the others measure without the cache (in process).
+    "CACHE_BACKEND": "none",
     # Every process a benchmark starts (the local runtime, cold starts) refuses non-loopback too.
     loopback_guard.ENV_VAR: "1",
 }
@@ -48,7 +50,7 @@ SCRUBBED = (
 )
 SCRUBBED_PREFIXES = ("AWS_ENDPOINT_URL_",)  # per-service endpoints (AWS_ENDPOINT_URL_DYNAMODB...)
 # What `python -m infra.local` must not inherit: it sets its own AWS, signing keys and LiveKit.
-LOCAL_RUNTIME_SCRUBBED_PREFIXES = ("AWS_", "JWT_", "LIVEKIT_", "MOTO_")
+LOCAL_RUNTIME_SCRUBBED_PREFIXES = ("AWS_", "JWT_", "LIVEKIT_", "MOTO_", "CACHE_", "REDIS_")
 
 
 def _scrubbed(name: str) -> bool:

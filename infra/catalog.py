@@ -315,6 +315,7 @@ FUNCTIONS: tuple[FunctionDecl, ...] = (
             "/api/v1/admin/audit-logs",
             "/api/v1/admin/rate-limits",
             "/api/v1/admin/dashboard",
+            "/api/v1/admin/cache",
             "/api/v1/admin/settings",
             "/api/v1/presence",
         ),

@@ -17,6 +17,7 @@ from constructs import Construct, Node
 from infra.constructs import pascal_case, removal_policy_for
 from infra.constructs.api import PlatformApi
 from infra.constructs.backup import BackupAndRecovery
+from infra.constructs.cache import CacheNetwork
 from infra.constructs.data import DataTables
 from infra.constructs.events import EventRouting, PlatformEventBus
 from infra.constructs.functions import PlatformFunctions
@@ -155,6 +156,8 @@ class PlatformStack(Stack):
         # Recording control (issue 4): the recordings bucket; the pipeline's rule listens to its events.
         self.recordings = RecordingsBucket(self, "Recordings", removal_policy=removal_policy)
         self.recordings_bucket = self.recordings.bucket
+        # The cache's shared tier (spec 2.1): ElastiCache Serverless (Valkey) in a VPC of its own.
+        self.cache = CacheNetwork(self, "Cache", cache_name=f"agents-meetings-{config.stage}")
         self.functions = PlatformFunctions(
             self,
             "Functions",
@@ -167,6 +170,7 @@ class PlatformStack(Stack):
             data_key=self.data.key,
             recordings_bucket=self.recordings_bucket,
             scaling=ScalingConfig.from_context(self.node),
+            cache=self.cache,
         )
         # Callers invoke each zip function's ``live`` alias (SnapStart and provisioned concurrency).
         self.events = EventRouting(self, "Events", bus=self.event_bus.bus, functions=self.functions.invocable)

@@ -16,6 +16,7 @@ access to exactly the secrets it names, whose ARNs it receives as ``<NAME>_ARN``
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from agents_meetings.settings import Settings
 from aws_cdk import Duration, RemovalPolicy, Stack
@@ -31,6 +32,7 @@ from constructs import Construct
 
 from infra.catalog import FUNCTIONS, FunctionDecl, SecretName, check_concurrency_headroom
 from infra.constructs import acknowledge_nag, pascal_case
+from infra.constructs.cache import CacheNetwork, uses_cache
 from infra.constructs.images import container_image_function
 from infra.constructs.layers import ARCHITECTURE, ASSET_EXCLUDES, RUNTIME
 from infra.constructs.scaling import SCALE_IN_COOLDOWN, SCALE_OUT_COOLDOWN, ScalingConfig
@@ -52,6 +54,10 @@ FUNCTION_FINDINGS = {
     "IAM5[Resource::*]": "X-Ray (tracing ACTIVE): xray:PutTraceSegments and xray:PutTelemetryRecords have no "
     "resource-level permissions, AWS documents Resource '*' for them. Likewise sns:Publish to a phone number "
     "(SMS sign-in codes, only functions declared sends_sms).",
+}
+VPC_FINDINGS = {
+    "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]": "The "
+    "AWS-maintained VPC access policy (network interfaces) is what a function in the cache's VPC needs.",
 }
 TABLE_FINDINGS = {
     "IAM5[Action::kms:GenerateDataKey*]": "DynamoDB with a customer-managed key needs data-key generation for "
@@ -88,8 +94,10 @@ class PlatformFunctions(Construct):
         data_key: kms.IKey | None = None,
         recordings_bucket: s3.IBucket | None = None,
         scaling: ScalingConfig | None = None,
+        cache: CacheNetwork | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        self._cache = cache
         self.scaling = scaling or ScalingConfig()
         # Refuses reservations the account cannot hold (Lambda keeps 100 executions unreserved).
         self.unreserved_concurrency = check_concurrency_headroom(self.scaling.lambda_concurrency_limit)
@@ -107,6 +115,9 @@ class PlatformFunctions(Construct):
                 if data_key is None:
                     raise ValueError(f"function {decl.name!r} encrypts secrets: pass data_key")
                 secret_environment["DATA_KEY_ID"] = data_key.key_arn
+            if cache is not None:
+                # In the VPC with REDIS_* when it writes what the cache holds; else the cache is off.
+                secret_environment.update(cache.environment if uses_cache(decl) else {"CACHE_BACKEND": "none"})
             function = self._function(decl, layers, {**environment, **secret_environment}, removal_policy)
             self._grant(decl, function, tables, event_bus, secrets)
             self._grant_secrets_at_rest(decl, function, data_key)
@@ -137,6 +148,8 @@ class PlatformFunctions(Construct):
                     },
                 )
             acknowledge_nag(function, FUNCTION_FINDINGS)
+            if cache is not None and uses_cache(decl):
+                acknowledge_nag(function, VPC_FINDINGS)
             self.functions[decl.name] = function
             self.invocable[decl.name] = self._live_alias(decl, function) if decl.container_image is None else function
 
@@ -191,8 +204,15 @@ class PlatformFunctions(Construct):
             retention=logs.RetentionDays.ONE_MONTH,
             removal_policy=removal_policy,
         )
+        in_vpc: dict[str, Any] = {}
+        if self._cache is not None and uses_cache(decl):
+            in_vpc = {
+                "vpc": self._cache.vpc,
+                "vpc_subnets": self._cache.function_subnets,
+                "security_groups": [self._cache.function_security_group],
+            }
         if decl.container_image is not None:
-            return container_image_function(self, decl, environment, log_group)
+            return container_image_function(self, decl, environment, log_group, **in_vpc)
         return lambda_.Function(
             self,
             construct_id,
@@ -211,6 +231,7 @@ class PlatformFunctions(Construct):
             layers=layers,
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
+            **in_vpc,
             environment={
                 **environment,
                 "POWERTOOLS_SERVICE_NAME": decl.name,

@@ -9,6 +9,7 @@ only the files the Dockerfile copies in the build context.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from aws_cdk import Duration, IgnoreMode, Size
 from aws_cdk import aws_ecr_assets as ecr_assets
@@ -34,7 +35,11 @@ IMAGE_CONTEXT_EXCLUDES = [
 
 
 def container_image_function(
-    scope: Construct, decl: FunctionDecl, environment: Mapping[str, str], log_group: logs.ILogGroup
+    scope: Construct,
+    decl: FunctionDecl,
+    environment: Mapping[str, str],
+    log_group: logs.ILogGroup,
+    **in_vpc: Any,
 ) -> lambda_.DockerImageFunction:
     assert decl.container_image is not None
     dockerfile = IMAGES_DIR / decl.container_image
@@ -58,6 +63,7 @@ def container_image_function(
         ephemeral_storage_size=Size.mebibytes(decl.ephemeral_storage_mb),
         tracing=lambda_.Tracing.ACTIVE,
         log_group=log_group,
+        **in_vpc,
         environment={
             **environment,
             "POWERTOOLS_SERVICE_NAME": decl.name,

@@ -22,6 +22,7 @@ from infra.app import build_app
 from infra.bundling import LAMBDA_PLATFORM, PipLayerBundler, pip_install_arguments, runtime_dependencies
 from infra.catalog import EVENT_RULES, FUNCTIONS, SCHEDULES, api_functions, function, queue
 from infra.constructs.api import route_segments
+from infra.constructs.cache import uses_cache
 from infra.stacks import PlatformStack
 
 pytestmark = pytest.mark.infra
@@ -152,6 +153,8 @@ def test_every_declared_function_is_deployed_as_declared(synth: Synthesized, dec
             if decl.encrypts_secrets
             else {}
         ),
+        # The cache (tests/infra/test_cache_stack.py): REDIS_* where the function writes a cached table.
+        **(synth.stack.resolve(synth.stack.cache.environment) if uses_cache(decl) else {"CACHE_BACKEND": "none"}),
         "JWT_ISSUER": config.jwt_issuer,
         "JWT_AUDIENCE": config.jwt_audience,
         "POWERTOOLS_SERVICE_NAME": decl.name,

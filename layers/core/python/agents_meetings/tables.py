@@ -6,6 +6,7 @@ CDK (infra/constructs/data.py), the local runtime and the tests all build tables
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, ClassVar
@@ -30,10 +31,40 @@ USER_DIRECTORY = "users"
 
 
 class PlatformModel(Model):
-    """Base of every table model; ``bind_tables`` gives each its physical name and endpoint."""
+    """Base of every table model; ``bind_tables`` gives each its physical name and endpoint.
+
+    ``on_write`` hooks run after each successful ``save``/``update``/``delete`` of an item of that
+    model (the cache invalidates its entry there, before the response); a transaction's writes call
+    ``written`` for what they changed.
+    """
 
     logical_name: ClassVar[str] = ""
     ttl_attribute: ClassVar[str | None] = None
+    _write_hooks: ClassVar[tuple[Callable[[Any], None], ...]] = ()
+
+    @classmethod
+    def on_write(cls, hook: Callable[[Any], None]) -> None:
+        if hook not in cls._write_hooks:
+            cls._write_hooks = (*cls._write_hooks, hook)
+
+    def written(self) -> None:
+        for hook in type(self)._write_hooks:
+            hook(self)
+
+    def save(self, *args: Any, **kwargs: Any) -> Any:
+        result = super().save(*args, **kwargs)
+        self.written()
+        return result
+
+    def update(self, *args: Any, **kwargs: Any) -> Any:
+        result = super().update(*args, **kwargs)
+        self.written()
+        return result
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        result = super().delete(*args, **kwargs)
+        self.written()
+        return result
 
     class Meta:
         abstract = True

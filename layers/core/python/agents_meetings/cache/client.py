@@ -47,14 +47,17 @@ def build_client(settings: Settings) -> RedisClient:
 
 
 class CircuitBreaker:
-    """After a failure, reads skip the shared tier for ``open_seconds`` (served from DynamoDB at no
-    added cost); then one request tries again. So an outage costs one failed call per interval."""
+    """After ``threshold`` failures in a row, reads skip the shared tier for ``open_seconds`` (served
+    from DynamoDB at no added cost); then one request probes. So an outage costs a few fast failures,
+    then one per interval."""
 
-    def __init__(self, open_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, open_seconds: float, clock: Callable[[], float] = time.monotonic, *, threshold: int = 3) -> None:
         self._open_seconds = open_seconds
         self._clock = clock
+        self._threshold = threshold
         self._lock = threading.Lock()
         self._open_until = 0.0
+        self._consecutive = 0
         self.failures = 0
 
     @property
@@ -73,8 +76,13 @@ class CircuitBreaker:
     def success(self) -> None:
         with self._lock:
             self._open_until = 0.0
+            self._consecutive = 0
 
     def failure(self) -> None:
+        """Opens after ``threshold`` failures in a row (one slow reply under load is not an outage),
+        or at once when the half-open probe fails."""
         with self._lock:
             self.failures += 1
-            self._open_until = self._clock() + self._open_seconds
+            self._consecutive += 1
+            if self._open_until or self._consecutive >= self._threshold:
+                self._open_until = self._clock() + self._open_seconds

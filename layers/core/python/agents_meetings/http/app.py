@@ -13,7 +13,9 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agents_meetings import __version__
+from agents_meetings.cache import cache_service
 from agents_meetings.http.errors import install_error_handlers
+from agents_meetings.http.etags import ETagMiddleware
 from agents_meetings.http.methods import MethodNotAllowedMiddleware
 from agents_meetings.http.origin import client_ip
 from agents_meetings.http.rate_limits import RateLimitMiddleware
@@ -63,7 +65,11 @@ class RequestIdMiddleware:
                 headers["X-Request-Id"] = request_id
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            # This request's cache metrics (one EMF document per key prefix), counts shared now and then.
+            cache_service().flush_stats()
         holder, route = matched_route.get(), scope.get("route")
         if holder is not None and getattr(route, "path", None):
             holder["route"] = str(route.path)  # type: ignore[union-attr]
@@ -84,6 +90,8 @@ def create_app(name: str, routers: Iterable[APIRouter], *, with_docs: bool = Fal
 
     # Innermost: a wrong method is a 405 listing the path's methods, before any route runs.
     app.add_middleware(MethodNotAllowedMiddleware)
+    # ETag and 304 Not Modified on conditional GETs (http/etags.py).
+    app.add_middleware(ETagMiddleware)
     # Added first, so it runs inside RequestIdMiddleware: a 429 carries the request id.
     app.add_middleware(RateLimitMiddleware)
     app.add_middleware(RequestIdMiddleware)

@@ -189,6 +189,7 @@ class PasswordService:
         except TransactWriteError as exc:
             # Used or superseded by a concurrent request a moment ago.
             raise _invalid_token() from exc
+        user.written()  # a transaction's writes bypass the model's write hooks (the cache's)
         self._revoke_outstanding(user.id, now)
         # Every device is signed out (tokens_valid_after already refuses their tokens; this also
         # clears them from the user's session list).

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from agents_meetings.audit import SYSTEM, Actor, AuditLog
+from agents_meetings.cache import CacheService, Lookup, cache_service
+from agents_meetings.cache.entities import user_from
+from agents_meetings.cache.keys import deny_key, session_key, user_key
 from agents_meetings.clock import utcnow
 from agents_meetings.conditions import cancelled_by_condition
 from agents_meetings.errors import Conflict, Forbidden, Unauthenticated
@@ -174,14 +178,50 @@ class AuthService:
         user, the account's status (a deactivated account says so, before its ended sessions do),
         the session (ended, idle or limited out) and a password reset (tokens issued before it)."""
         claims = verified or self.verify_access_token(token)
-        if is_revoked(claims.jti):
-            raise Unauthenticated("Token has been revoked.", code="token_revoked")
-        user = _token_user(claims)
-        ensure_can_sign_in(user)
-        SessionService().touch(claims.session_id)
+        cache = cache_service()
+        if not cache.enabled:
+            if is_revoked(claims.jti):
+                raise Unauthenticated("Token has been revoked.", code="token_revoked")
+            user = _token_user(claims)
+            ensure_can_sign_in(user)
+            SessionService().touch(claims.session_id)
+        else:
+            user = self._authenticate_cached(claims, cache)
         if issued_before(claims, user.tokens_valid_after):
             raise Unauthenticated("Token has been revoked.", code="token_revoked")
         return Principal(user=user, claims=claims, actor=Actor(user.id, user.role, source_ip, request_id))
+
+    @staticmethod
+    def _authenticate_cached(claims: TokenClaims, cache: CacheService) -> UserModel:
+        """The same checks in the same order, with the deny-list answer, the user and the session
+        state read in one shared-cache round trip; what is missing is read from DynamoDB and stored.
+        Every write of these items invalidates them before its response (``cache.entities``), so a
+        revoked token, an ended session or a deactivated account is refused on the next request."""
+        keys = deny_key(claims.jti), user_key(claims.subject), session_key(claims.session_id)
+        found = cache.lookup_many(keys)
+        fresh: dict[str, tuple[Lookup, Any]] = {}
+        deny, user_entry, session_entry = (found[key] for key in keys)
+        revoked = deny.value if deny.hit else is_revoked(claims.jti)
+        if not deny.hit:
+            fresh[keys[0]] = (deny, bool(revoked))
+        if revoked:
+            raise Unauthenticated("Token has been revoked.", code="token_revoked")
+        try:
+            user, user_fresh = user_from(user_entry, claims.subject)
+        except DoesNotExist as exc:
+            raise Unauthenticated("Token is not valid.", code="invalid_token") from exc
+        if user_fresh is not None:
+            fresh[keys[1]] = (user_entry, user_fresh)
+        try:
+            ensure_can_sign_in(user)
+            state = SessionService().check(claims.session_id, session_entry.value if session_entry.hit else None)
+            if state is not None:
+                # Stored under the stamp read before the touch: a touch's own write invalidated the
+                # key, so this entry is a miss once (then stored fresh); never a stale "open".
+                fresh[keys[2]] = (session_entry, state)
+        finally:
+            cache.store_many(fresh)
+        return user
 
     def refresh(self, refresh_token: str) -> TokenPair:
         claims = self._tokens.decode(refresh_token, "refresh", check_revoked=False)

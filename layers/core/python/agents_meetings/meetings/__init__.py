@@ -1,1 +1,4 @@
 """Meetings: scheduling, lifecycle (start, end, cancel), participants and LiveKit room access."""
+
+# Registers the cache invalidation of the tables this package writes (before any of its modules).
+import agents_meetings.cache.entities  # noqa: F401

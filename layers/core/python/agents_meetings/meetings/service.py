@@ -18,6 +18,7 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from agents_meetings.audit import Actor, AuditLog
+from agents_meetings.cache.entities import cached_meeting
 from agents_meetings.clock import isoformat_z, to_utc, utcnow
 from agents_meetings.conditions import is_condition_failure
 from agents_meetings.errors import Conflict, Forbidden, InvalidRequest, NotFound, Unprocessable
@@ -634,7 +635,7 @@ def _has_any(status: MeetingStatus, range_condition: Any) -> bool:
 
 def _load(meeting_id: str) -> MeetingModel:
     try:
-        return MeetingModel.get(meeting_id)
+        return cached_meeting(meeting_id)
     except DoesNotExist as exc:
         raise NotFound("Meeting not found.", code="meeting_not_found") from exc
 

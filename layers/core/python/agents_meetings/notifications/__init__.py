@@ -7,3 +7,6 @@ fan-out), ``preferences``, ``websocket`` (WebSocketManager over the API Gateway 
 tickets), ``email`` (templates, queue, unsubscribe), ``push`` (FCM-ready port), ``producers``
 (domain events -> notifications), ``jobs`` (meeting reminders, release of held deliveries).
 """
+
+# Registers the cache invalidation of the tables this package writes (before any of its modules).
+import agents_meetings.cache.entities  # noqa: F401

@@ -206,6 +206,7 @@ class RecordingControl:
             if current is None or current.status != MeetingStatus.ACTIVE.value:
                 raise Conflict("Only a live meeting can be recorded.", code="meeting_not_live") from exc
             raise _already_recording(current.recording_id) from exc
+        meeting.written()  # a transaction's writes bypass the model's write hooks (the cache's)
 
     def _plan(self, meeting: MeetingModel, job: RecordingJobModel, options: RecordingOptions) -> list[_PlannedTrack]:
         """Every egress of the recording, room composite first."""

@@ -12,6 +12,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.update import Action
 
 from agents_meetings.audit import Actor, AuditLog
+from agents_meetings.cache.entities import cached_user
 from agents_meetings.clock import utcnow
 from agents_meetings.errors import Conflict, Forbidden, NotFound, Unprocessable
 from agents_meetings.events.catalog import DomainEvent
@@ -76,7 +77,7 @@ class UserService:
     @staticmethod
     def get(user_id: str) -> UserModel:
         try:
-            return UserModel.get(user_id)
+            return cached_user(user_id)
         except DoesNotExist as exc:
             raise NotFound("User not found.", code="user_not_found") from exc
 

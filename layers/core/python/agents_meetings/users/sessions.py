@@ -10,8 +10,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
@@ -94,8 +96,9 @@ class SessionService:
 
     def touch(self, session_id: str) -> None:
         """Called on every authenticated request: refuses ended or idle sessions, records activity."""
-        session = self._active(session_id)
-        now = utcnow()
+        self._touch_loaded(self._active(session_id), utcnow())
+
+    def _touch_loaded(self, session: SessionModel, now: datetime) -> None:
         if now - session.last_seen_at >= TOUCH_INTERVAL:
             try:
                 session.update(
@@ -103,6 +106,25 @@ class SessionService:
                 )
             except UpdateError as exc:
                 raise _ended("This session has ended; sign in again.") from exc
+
+    def check(self, session_id: str, known: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        """``touch`` given the session's cached state: a session seen open less than TOUCH_INTERVAL
+        ago (shorter than any idle limit) needs neither a read nor a write. Otherwise the session is
+        read and touched as ever, and its state to cache is returned (None: nothing new to cache)."""
+        now = utcnow()
+        if known is not None:
+            try:
+                last_seen = datetime.fromisoformat(str(known["last_seen_at"]))
+            except (KeyError, ValueError):
+                last_seen = None
+            if last_seen is not None and timedelta(0) <= now - last_seen < TOUCH_INTERVAL:
+                return None
+        session = self._active(session_id)
+        last_seen = session.last_seen_at
+        if now - last_seen >= TOUCH_INTERVAL:
+            self._touch_loaded(session, now)
+            last_seen = now
+        return {"last_seen_at": last_seen.isoformat()}
 
     def _active(self, session_id: str) -> SessionModel:
         try:

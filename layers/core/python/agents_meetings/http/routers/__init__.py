@@ -16,6 +16,7 @@ def __getattr__(name: str) -> Any:
         from agents_meetings.http.routers import (
             auth,
             broadcasts,
+            cache,
             feedback,
             health,
             materials,
@@ -49,6 +50,7 @@ def __getattr__(name: str) -> Any:
             feedback.router,
             questions.router,
             rate_limits.router,
+            cache.router,
             recordings.router,
             recordings.meeting_recordings_router,
             recordings.admin_policies_router,

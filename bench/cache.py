@@ -1,0 +1,226 @@
+"""The cache (spec 2.1, issue 13), against a real redis-server started here:
+
+1. Network calls per warm authenticated GET, per endpoint group, cache off (before) and on (after):
+   DynamoDB operations and Redis round trips, through the real app (moto's DynamoDB in process,
+   rate limiting on with its DynamoDB counter).
+2. User-profile hit rate under a Zipf workload over 10,000 users (goal > 90%; the spec asks > 70%).
+3. p95 of a get from the in-process tier and from Redis (one pipeline).
+4. Added latency per request with redis-server stopped mid-run, against the cache-off baseline of
+   the same run (goal < 60 ms, 0 errors).
+
+Run: ``python -m bench.cache [--requests N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from unittest import mock
+
+from bench.environment import apply_bench_environment
+from bench.timing import LatencySummary, format_table
+
+DESCRIPTION = "Cache: network calls per authenticated GET, Zipf hit rate, tier latency, outage cost."
+USERS = 10_000
+ZIPF_S = 1.1
+GOAL_HIT_RATE = 0.90
+GOAL_OUTAGE_MS = 60.0
+
+
+@dataclass(frozen=True)
+class CacheResult:
+    calls: dict[str, dict[str, tuple[int, int]]]  # group -> {"before"/"after": (dynamodb, redis)}
+    hit_rate: float
+    local: LatencySummary
+    shared: LatencySummary
+    baseline: LatencySummary
+    outage: LatencySummary
+    outage_errors: int
+
+
+@contextmanager
+def counting() -> Iterator[Counter[str]]:
+    import redis
+    from pynamodb.connection.base import Connection
+    from redis.client import Pipeline
+
+    calls: Counter[str] = Counter()
+    make_call, execute, command = Connection._make_api_call, Pipeline.execute, redis.Redis.execute_command
+
+    def counted_dynamodb(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+        calls["dynamodb"] += 1
+        return make_call(self, name, *args, **kwargs)
+
+    def counted_pipeline(self: Any, *args: Any, **kwargs: Any) -> Any:
+        calls["redis"] += 1
+        return execute(self, *args, **kwargs)
+
+    def counted_command(self: Any, *args: Any, **kwargs: Any) -> Any:
+        calls["redis"] += 1
+        return command(self, *args, **kwargs)
+
+    with (
+        mock.patch.object(Connection, "_make_api_call", counted_dynamodb),
+        mock.patch.object(Pipeline, "execute", counted_pipeline),
+        mock.patch.object(redis.Redis, "execute_command", counted_command),
+    ):
+        yield calls
+
+
+def network_calls(redis_env: dict[str, str]) -> dict[str, dict[str, tuple[int, int]]]:
+    import os
+
+    from agents_meetings.cache import reset_cache_service
+    from agents_meetings.http.app import create_app
+    from agents_meetings.http.routers import auth, meetings, users
+    from agents_meetings.settings import reset_settings
+    from agents_meetings.tables import create_tables
+    from fastapi.testclient import TestClient
+    from moto import mock_aws
+
+    password = "Bench-Passw0rd-Cache!"  # noqa: S105 - a throw-away account in moto
+    out: dict[str, dict[str, tuple[int, int]]] = {"users": {}, "meetings": {}}
+    for phase, env in (("before", {"CACHE_BACKEND": "none"}), ("after", redis_env)):
+        os.environ.update({"RATE_LIMIT_ENABLED": "true", "RATE_LIMIT_STORAGE": "dynamodb", **env})
+        os.environ.update({"PASSWORD_HASH_TIME_COST": "1", "PASSWORD_HASH_MEMORY_KIB": "64"})
+        reset_settings()
+        reset_cache_service()
+        with mock_aws():
+            create_tables()
+            app = create_app("bench", [auth.router, users.router, meetings.router])
+            with TestClient(app) as client:
+                email = f"bench-{uuid.uuid4().hex[:8]}@example.com"
+                client.post("/api/v1/auth/register", json={"email": email, "password": password, "full_name": "B"})
+                tokens = client.post("/api/v1/auth/login", json={"email": email, "password": password}).json()
+                headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+                created = client.post(
+                    "/api/v1/meetings",
+                    json={"title": "Bench", "scheduled_at": "2099-01-01T10:00:00Z"},
+                    headers=headers,
+                )
+                paths = {"users": "/api/v1/users/me", "meetings": f"/api/v1/meetings/{created.json()['id']}"}
+                for group, path in paths.items():
+                    for _ in range(3):  # warm: the second and later requests are the steady state
+                        client.get(path, headers=headers)
+                    with counting() as calls:
+                        status = client.get(path, headers=headers).status_code
+                    assert status == 200, (group, status)
+                    out[group][phase] = (calls["dynamodb"], calls["redis"])
+        for name in ("RATE_LIMIT_ENABLED", "RATE_LIMIT_STORAGE"):
+            os.environ.pop(name, None)
+    return out
+
+
+def zipf_hit_rate(cache: Any, requests: int, rng: random.Random) -> float:
+    weights = [1 / (rank**ZIPF_S) for rank in range(1, USERS + 1)]
+    ids = [f"zipf-{index}" for index in range(USERS)]
+    before = cache.stats.total["user"]
+    hits0, misses0 = before.hits + before.local_hits, before.misses
+    for user_id in rng.choices(ids, weights=weights, k=requests):
+        cache.get_or_set(f"user:{user_id}", lambda user_id=user_id: {"id": user_id, "full_name": "Zipf"})
+    after = cache.stats.total["user"]
+    hits, misses = after.hits + after.local_hits - hits0, after.misses - misses0
+    return hits / (hits + misses)
+
+
+def timed(samples: int, call: Callable[[], Any]) -> LatencySummary:
+    durations = []
+    for _ in range(samples):
+        started = time.perf_counter_ns()
+        call()
+        durations.append(time.perf_counter_ns() - started)
+    return LatencySummary.of(durations)
+
+
+def measure(requests: int = 200_000, samples: int = 2000) -> CacheResult:
+    apply_bench_environment()
+    from agents_meetings.cache.client import CircuitBreaker, build_client
+    from agents_meetings.cache.service import CacheService
+    from agents_meetings.settings import Settings
+
+    from infra.local.redis_server import RedisServer
+    from infra.local.runtime import free_port
+
+    server = RedisServer(free_port()).start()
+    try:
+        calls = network_calls(server.env)
+        settings = Settings(**{"REDIS_HOST": "127.0.0.1", "REDIS_PORT": server.port})  # type: ignore[arg-type]
+        cache = CacheService(build_client(settings), breaker=CircuitBreaker(5.0))
+        hit_rate = zipf_hit_rate(cache, requests, random.Random(13))
+        cache.set("dashboard:stats", {"users": 1})
+        cache.get("dashboard:stats")
+        local = timed(samples, lambda: cache.get("dashboard:stats"))
+        cache.set("user:latency", {"id": "latency"})
+        shared = timed(samples, lambda: cache.get("user:latency"))
+
+        def fetch() -> dict[str, str]:
+            return {"id": "from-dynamodb"}
+
+        off = CacheService(None, backend="none")
+        baseline = timed(samples, lambda: off.get_or_set("user:outage", fetch))
+        errors = 0
+        durations = []
+        for index in range(samples):
+            if index == samples // 10:
+                server.stop()  # mid-run
+            started = time.perf_counter_ns()
+            try:
+                if cache.get_or_set("user:outage", fetch) != {"id": "from-dynamodb"}:
+                    errors += 1
+            except Exception:  # noqa: BLE001 - an error is what this counts
+                errors += 1
+            durations.append(time.perf_counter_ns() - started)
+        outage = LatencySummary.of(durations[samples // 10 :])
+    finally:
+        server.stop()
+    return CacheResult(calls, hit_rate, local, shared, baseline, outage, errors)
+
+
+def report(result: CacheResult) -> str:
+    rows = []
+    for group, phases in result.calls.items():
+        before, after = phases["before"], phases["after"]
+        rows.append([group, str(before[0]), str(before[1]), str(after[0]), str(after[1])])
+    print(DESCRIPTION)
+    print(format_table(["GET group", "DynamoDB before", "Redis before", "DynamoDB after", "Redis after"], rows))
+    print(
+        format_table(
+            ["get", "p50 ms", "p95 ms", "p99 ms"],
+            [
+                [name, f"{s.p50_ms:.3f}", f"{s.p95_ms:.3f}", f"{s.p99_ms:.3f}"]
+                for name, s in (
+                    ("in-process tier", result.local),
+                    ("Redis (one pipeline)", result.shared),
+                    ("cache off (baseline)", result.baseline),
+                    ("redis-server stopped", result.outage),
+                )
+            ],
+        )
+    )
+    added = result.outage.p95_ms - result.baseline.p95_ms
+    print(f"user-profile hit rate, Zipf s={ZIPF_S} over {USERS} users: {result.hit_rate:.1%} (goal > 90%)")
+    print(f"outage: p95 added {added:.3f} ms per request (goal < {GOAL_OUTAGE_MS} ms), errors {result.outage_errors}")
+    calls_before = sum(p["before"][0] + p["before"][1] for p in result.calls.values())
+    calls_after = sum(p["after"][0] + p["after"][1] for p in result.calls.values())
+    return (
+        f"cache: {calls_after} network calls per warm GET pair vs {calls_before} "
+        f"({calls_after / calls_before:.2f}x vs cache off); hit rate {result.hit_rate:.1%}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.cache", description=DESCRIPTION)
+    parser.add_argument("--requests", type=int, default=200_000)
+    args = parser.parse_args()
+    print(report(measure(requests=args.requests)))
+
+
+if __name__ == "__main__":
+    main()
