@@ -3,6 +3,19 @@
 ``PlatformConfig`` is the one place context keys are read; ``PlatformStack`` wires data, layers,
 functions, events and the API together, acknowledges cdk-nag findings with reasons, and exports
 the names clients and operators need.
+
+CloudFormation allows 500 resources per stack. The platform stack holds the data, functions and
+what is wired into them; whole concerns that only point at those live in nested stacks
+(``PlatformStack.parts``, each one resource in the parent, deployed by the same ``cdk deploy``):
+
+- ``Network``: the cache's VPC, subnets, endpoints, security groups and ElastiCache cache;
+- ``Api``: the REST API (resources, methods, stage, access logs, Lambda permissions), its WAF web
+  ACL and the health canary that probes it;
+- ``Observability/Monitoring`` (built last, by ``PlatformObservability``): dashboards and alarms.
+
+A concern moves into a nested stack only if nothing in the parent stack that it references also
+references it (functions get the VPC's ids, the API gets the functions' aliases; not both ways).
+``MAX_STACK_RESOURCES`` is what tests/infra/test_stack.py allows any of them.
 """
 
 from __future__ import annotations
@@ -11,7 +24,7 @@ from dataclasses import dataclass, fields
 from typing import Any, get_args
 
 from agents_meetings.settings import Settings
-from aws_cdk import Annotations, CfnOutput, RemovalPolicy, Stack, Tags
+from aws_cdk import Annotations, CfnOutput, NestedStack, RemovalPolicy, Stack, Tags
 from constructs import Construct, Node
 
 from infra.constructs import pascal_case, removal_policy_for
@@ -37,6 +50,10 @@ DEPLOYABLE_STAGES = tuple(
     stage for stage in get_args(Settings.model_fields["environment"].annotation) if stage not in ("local", "test")
 )
 
+
+# CloudFormation's limit is 500 per stack; the margin is for what the next features add. Past it,
+# move a whole concern (one construct of infra/constructs) into a nested stack of its own.
+MAX_STACK_RESOURCES = 450
 
 # Buckets replicated to the DR region (with context dr_region); exports join when they exist.
 REPLICATED_BUCKETS = ("recordings", "materials")
@@ -156,8 +173,12 @@ class PlatformStack(Stack):
         # Recording control (issue 4): the recordings bucket; the pipeline's rule listens to its events.
         self.recordings = RecordingsBucket(self, "Recordings", removal_policy=removal_policy)
         self.recordings_bucket = self.recordings.bucket
+        # Concerns in nested stacks of their own (module docstring), by name.
+        self.parts: dict[str, NestedStack] = {}
         # The cache's shared tier (spec 2.1): ElastiCache Serverless (Valkey) in a VPC of its own.
-        self.cache = CacheNetwork(self, "Cache", cache_name=f"agents-meetings-{config.stage}")
+        network = self._nested("Network", "Agents-Meetings network: the cache's VPC, endpoints and ElastiCache")
+        self.cache = CacheNetwork(network, "Cache", cache_name=f"agents-meetings-{config.stage}")
+        CfnOutput(self, "CacheEndpoint", value=self.cache.cache.attr_endpoint_address)
         self.functions = PlatformFunctions(
             self,
             "Functions",
@@ -174,18 +195,20 @@ class PlatformStack(Stack):
         )
         # Callers invoke each zip function's ``live`` alias (SnapStart and provisioned concurrency).
         self.events = EventRouting(self, "Events", bus=self.event_bus.bus, functions=self.functions.invocable)
+        # The REST API with what fronts it (WAF) and probes it (the canary); it invokes the aliases.
+        api = self._nested("Api", "Agents-Meetings REST API: resources, methods, stage, WAF, health canary")
         self.api = PlatformApi(
-            self,
+            api,
             "Api",
             functions=self.functions.invocable,
             stage_name=config.api_stage,
             removal_policy=removal_policy,
         )
 
-        self.firewall = ApiFirewall(self, "Firewall", stage=self.api.rest_api.deployment_stage)
+        self.firewall = ApiFirewall(api, "Firewall", stage=self.api.rest_api.deployment_stage)
         # Spec 2.4: a health check every minute, and every scaling event in one log group.
         self.health = HealthCanary(
-            self,
+            api,
             "Health",
             rest_api=self.api.rest_api,
             name=f"am-{config.stage}-health",
@@ -251,3 +274,8 @@ class PlatformStack(Stack):
         CfnOutput(self, "WebSocketUrl", value=self.notifications.url, description="Notifications WebSocket URL")
         for logical_name, table in self.data.tables.items():
             CfnOutput(self, f"{pascal_case(logical_name)}TableName", value=table.table_name)
+
+    def _nested(self, name: str, description: str) -> NestedStack:
+        stack = NestedStack(self, name, description=description)
+        self.parts[name] = stack
+        return stack

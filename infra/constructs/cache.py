@@ -14,7 +14,6 @@ write invalidates the cached entry before its response (agents_meetings/cache/en
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticache as elasticache
 from constructs import Construct
@@ -107,7 +106,6 @@ class CacheNetwork(Construct):
             security_group_ids=[self.cache_security_group.security_group_id],
             subnet_ids=isolated.subnet_ids,
         )
-        CfnOutput(self, "CacheEndpoint", value=self.cache.attr_endpoint_address)
 
     @property
     def environment(self) -> dict[str, str]:

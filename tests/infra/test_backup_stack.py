@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_cdk import Stack
 from aws_cdk.assertions import Match, Template
 
 from infra.app import STACK_ID, build_app
 from infra.catalog import DURABLE_TABLES
 from infra.constructs.backup import dr_vault_name, replica_bucket_name
 from infra.stacks import REPLICATED_BUCKETS, PlatformStack
+from tests.infra.templates import merge
 
 pytestmark = pytest.mark.infra
 
@@ -24,8 +26,9 @@ DR_REGION = "eu-west-1"
 class Synth:
     def __init__(self, stack: PlatformStack, outdir: Path, dr: Template | None):
         self.stack = stack
-        self.template = Template.from_stack(stack)
-        self.resources: dict[str, Any] = self.template.to_json()["Resources"]
+        merged = merge(stack, stack.parts)  # the parent and its nested stacks
+        self.template = merged.template()
+        self.resources: dict[str, Any] = merged.resources
         self.outdir = outdir
         self.dr = dr
 
@@ -34,7 +37,8 @@ class Synth:
 
     def lid(self, construct: Any) -> str:
         element = construct.node.default_child if hasattr(construct.node, "default_child") else construct
-        return str(self.stack.get_logical_id(element or construct))
+        element = element or construct
+        return str(Stack.of(element).get_logical_id(element))
 
 
 def _synth(tmp_path_factory: pytest.TempPathFactory, context: dict[str, Any]) -> Synth:

@@ -50,8 +50,10 @@ def _monitoring_resources(synthesized: Synthesized) -> dict[str, Resource]:
 
 
 def _nested_parameters(synthesized: Synthesized) -> dict[str, Any]:
-    """The nested stack's parameter -> the parent expression passed to it (``Ref``/``GetAtt``)."""
-    [nested] = synthesized.of_type("AWS::CloudFormation::Stack").values()
+    """The nested stack's parameter -> the parent expression passed to it (``Ref``/``GetAtt``), in the
+    merged view's ids (a resource of another nested stack, e.g. the REST API's, by its own id)."""
+    resource = synthesized.stack.observability.monitoring.nested_stack_resource
+    nested = synthesized.resources[synthesized.logical_id(resource)]
     parameters: dict[str, Any] = nested["Properties"]["Parameters"]
     return parameters
 

@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk.assertions import Template
+from aws_cdk import Stack
 
 from infra.app import build_app
 from infra.catalog import STATE_MACHINES, function
 from infra.stacks import PlatformStack
+from tests.infra.templates import platform_resources
 
 pytestmark = pytest.mark.infra
 
@@ -26,11 +27,12 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> tuple[PlatformStack, dict
     outdir = tmp_path_factory.mktemp("cdk.out")
     app, stack = build_app({"aws:cdk:bundling-stacks": []}, outdir=str(outdir))
     app.synth()  # raises on any unacknowledged cdk-nag finding
-    return stack, Template.from_stack(stack).to_json()["Resources"], outdir
+    return stack, platform_resources(stack), outdir
 
 
 def _id(stack: PlatformStack, construct: Any) -> str:
-    return stack.get_logical_id(construct.node.default_child)
+    element = construct.node.default_child
+    return Stack.of(element).get_logical_id(element)
 
 
 def test_pipeline_function_is_an_arm64_image_with_room_for_three_hours(synth: Any) -> None:

@@ -23,7 +23,8 @@ from infra.bundling import LAMBDA_PLATFORM, PipLayerBundler, pip_install_argumen
 from infra.catalog import EVENT_RULES, FUNCTIONS, SCHEDULES, api_functions, function, queue
 from infra.constructs.api import route_segments
 from infra.constructs.cache import uses_cache
-from infra.stacks import PlatformStack
+from infra.stacks import MAX_STACK_RESOURCES, PlatformStack
+from tests.infra.templates import MergedTemplates, merge, template_files
 
 pytestmark = pytest.mark.infra
 
@@ -35,11 +36,19 @@ CFN_LINT_IGNORED = ["W3005"]
 
 @dataclass(frozen=True)
 class Synthesized:
+    """The platform stack with its nested stacks (``PlatformStack.parts``) merged into one view.
+
+    ``resources``/``template``/``outputs``: parent and nested resources, references across the
+    stacks resolved (tests/infra/templates.py); ``merged.stack_of`` says where each resource lives,
+    ``merged.nested[name]`` is each nested stack's own template.
+    """
+
     stack: PlatformStack
     template: Template
     resources: dict[str, Resource]
     outputs: dict[str, Any]
     outdir: Path
+    merged: MergedTemplates
 
     def of_type(self, cfn_type: str) -> dict[str, Resource]:
         return {lid: res for lid, res in self.resources.items() if res["Type"] == cfn_type}
@@ -51,7 +60,11 @@ class Synthesized:
 
     def logical_id(self, construct: cdk.CfnElement | Any) -> str:
         element = construct if isinstance(construct, cdk.CfnElement) else construct.node.default_child
-        return self.stack.get_logical_id(element)
+        return cdk.Stack.of(element).get_logical_id(element)
+
+    def resolve(self, value: Any) -> Any:
+        """``value`` (tokens) as the merged view spells it, from whichever stack owns it."""
+        return self.merged.resolve(self.stack.resolve(value))
 
     def function_id(self, name: str) -> str:
         return self.logical_id(self.stack.functions.functions[name])
@@ -66,16 +79,17 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     outdir = tmp_path_factory.mktemp("cdk.out")
     # An empty bundling-stacks list is what `cdk synth --exclusively` uses to skip asset bundling.
     app, stack = build_app({"aws:cdk:bundling-stacks": []}, outdir=str(outdir))
-    # Raises if cdk-nag (a validation plugin) reports anything not acknowledged.
+    # Raises if cdk-nag (a validation plugin) reports anything not acknowledged, in any stack, and
+    # if a stack has more than CloudFormation's 500 resources.
     app.synth()
-    template = Template.from_stack(stack)
-    as_json = template.to_json()
+    merged = merge(stack, stack.parts)
     return Synthesized(
         stack=stack,
-        template=template,
-        resources=as_json["Resources"],
-        outputs=as_json.get("Outputs", {}),
+        template=merged.template(),
+        resources=merged.resources,
+        outputs=merged.outputs,
         outdir=outdir,
+        merged=merged,
     )
 
 
@@ -106,9 +120,9 @@ def _notification_environment(synth: Synthesized, decl: Any) -> dict[str, Any]:
     delivery = synth.stack.notifications
     environment: dict[str, Any] = {}
     if decl.manages_websocket:
-        environment["WEBSOCKET_MANAGEMENT_URL"] = synth.stack.resolve(delivery.management_url)
+        environment["WEBSOCKET_MANAGEMENT_URL"] = synth.resolve(delivery.management_url)
     if decl.name == "notifications":
-        environment["WEBSOCKET_URL"] = synth.stack.resolve(delivery.url)
+        environment["WEBSOCKET_URL"] = synth.resolve(delivery.url)
     for name in decl.sends_to_queues:
         environment[queue(name).url_variable] = {"Ref": synth.logical_id(delivery.queues[name])}
     return environment
@@ -154,7 +168,7 @@ def test_every_declared_function_is_deployed_as_declared(synth: Synthesized, dec
             else {}
         ),
         # The cache (tests/infra/test_cache_stack.py): REDIS_* where the function writes a cached table.
-        **(synth.stack.resolve(synth.stack.cache.environment) if uses_cache(decl) else {"CACHE_BACKEND": "none"}),
+        **(synth.resolve(synth.stack.cache.environment) if uses_cache(decl) else {"CACHE_BACKEND": "none"}),
         "JWT_ISSUER": config.jwt_issuer,
         "JWT_AUDIENCE": config.jwt_audience,
         "POWERTOOLS_SERVICE_NAME": decl.name,
@@ -539,6 +553,7 @@ def test_cdk_nag_reports_nothing_unacknowledged(synth: Synthesized) -> None:
     assert nag["violations"] == []
     for acknowledged in nag.get("suppressedViolations", []):
         assert len(acknowledged["reason"]) > 40, f"{acknowledged['ruleName']} needs a written reason"
+    # The parent's artifact carries its nested stacks' annotations too (they have no artifact).
     assert Annotations.from_stack(synth.stack).find_error("*", Match.any_value()) == []
 
 
@@ -610,8 +625,62 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def test_cfn_lint_is_clean(synth: Synthesized) -> None:
-    template_path = synth.outdir / f"{synth.stack.artifact_id}.template.json"
-    assert list(_lint(template_path)) == []
+    # The parent and the nested stacks but the observability one (tests/infra/test_observability.py).
+    for name, template_path in template_files(synth.outdir, synth.stack).items():
+        if name.startswith("Observability/"):
+            continue
+        assert list(_lint(template_path)) == [], name or "parent"
+
+
+def test_the_platform_is_split_into_nested_stacks_where_nothing_points_back(synth: Synthesized) -> None:
+    assert set(synth.stack.parts) == {"Network", "Api"}
+    where = synth.merged.stack_of
+    assert where[synth.logical_id(synth.stack.cache.vpc.node.default_child)] == "Network"
+    assert where[synth.logical_id(synth.stack.cache.cache)] == "Network"
+    assert where[synth.logical_id(synth.stack.api.rest_api)] == "Api"
+    assert where[synth.logical_id(synth.stack.firewall.web_acl)] == "Api"
+    assert where[synth.logical_id(synth.stack.health.canary)] == "Api"
+    # Data and functions stay in the parent, with everything that the functions depend on.
+    assert where[synth.function_id("auth")] == where[synth.alias_id("auth")] == ""
+    assert all(where[lid] == "" for lid in synth.of_type("AWS::DynamoDB::Table"))
+    # The observability nested stack is built last: it watches what the others hold.
+    constructs = [child for child in synth.stack.node.children if not isinstance(child, cdk.CfnElement)]
+    assert constructs[-1] is synth.stack.observability, [child.node.id for child in constructs[-3:]]
+
+
+def test_every_stack_stays_well_under_cloudformations_resource_limit(synth: Synthesized) -> None:
+    counts = {"AgentsMeetingsPlatform": len(synth.merged.parent["Resources"])}
+    counts.update({name: len(template["Resources"]) for name, template in synth.merged.nested.items()})
+    assert set(counts) == {"AgentsMeetingsPlatform", "Network", "Api", "Observability/Monitoring"}
+    over = {name: count for name, count in counts.items() if count > MAX_STACK_RESOURCES}
+    assert not over, (
+        f"{over} has more than {MAX_STACK_RESOURCES} resources (CloudFormation refuses a stack past 500; "
+        f"all stacks: {counts}). Move a whole concern (one construct of infra/constructs) into a nested stack "
+        "of its own with PlatformStack._nested (infra/stacks.py): one whose resources nothing in the parent "
+        "that it references points back to, as Network and Api are; see the README's Infrastructure section."
+    )
+
+
+def test_api_gateway_may_invoke_each_api_function_alias_through_one_permission(synth: Synthesized) -> None:
+    rest_api_id = synth.logical_id(synth.stack.api.rest_api)
+    permissions = {
+        lid: res["Properties"]
+        for lid, res in synth.of_type("AWS::Lambda::Permission").items()
+        if res["Properties"]["Principal"] == "apigateway.amazonaws.com"
+    }
+    by_function: dict[str, list[str]] = {}
+    for lid, props in permissions.items():
+        by_function.setdefault(json.dumps(props["FunctionName"], sort_keys=True), []).append(lid)
+    for decl in api_functions():
+        alias = json.dumps({"Ref": synth.alias_id(decl.name)}, sort_keys=True)
+        [permission_id] = by_function.pop(alias, [])
+        assert synth.merged.stack_of[permission_id] == "Api", decl.name
+        props = permissions[permission_id]
+        assert props["Action"] == "lambda:InvokeFunction"
+        source = json.dumps(props["SourceArn"])
+        # This API's methods, any stage and path: arn:...:execute-api:<region>:<account>:<api-id>/*/*/*
+        assert rest_api_id in source and source.endswith('"/*/*/*"]]}'), (decl.name, source)
+    assert [lid for lids in by_function.values() for lid in lids if "WebSocket" not in lid] == []
 
 
 def test_federation_context_reaches_the_functions_only_when_set() -> None:

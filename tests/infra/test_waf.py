@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from aws_cdk.assertions import Template
+from aws_cdk import Stack
 
 from infra.app import build_app
 from infra.catalog import api_functions
 from infra.constructs.api import THROTTLE_BURST, THROTTLE_RATE_PER_SECOND
 from infra.constructs.waf import WAF_EVALUATION_WINDOW_SECONDS, WAF_RATE_LIMIT_PER_IP
 from infra.stacks import PlatformStack
+from tests.infra.templates import platform_resources
 
 pytestmark = pytest.mark.infra
 
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.infra
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> tuple[PlatformStack, dict[str, Any]]:
     app, stack = build_app({"aws:cdk:bundling-stacks": []}, outdir=str(tmp_path_factory.mktemp("cdk.out")))
     app.synth()  # raises on any unacknowledged cdk-nag finding
-    return stack, Template.from_stack(stack).to_json()["Resources"]
+    return stack, platform_resources(stack)  # the parent and its nested stacks (WAF is in Api)
 
 
 def _of_type(resources: dict[str, Any], cfn_type: str) -> dict[str, Any]:
@@ -50,7 +51,8 @@ def test_the_web_acl_is_associated_with_the_rest_api_stage(synthesized: Any) -> 
     (association,) = _of_type(resources, "AWS::WAFv2::WebACLAssociation").values()
     acl_id = next(iter(_of_type(resources, "AWS::WAFv2::WebACL")))
     assert association["Properties"]["WebACLArn"] == {"Fn::GetAtt": [acl_id, "Arn"]}
-    stage_id = stack.get_logical_id(stack.api.rest_api.deployment_stage.node.default_child)
+    stage = stack.api.rest_api.deployment_stage.node.default_child
+    stage_id = Stack.of(stage).get_logical_id(stage)
     rendered = str(association["Properties"]["ResourceArn"])
     assert stage_id in rendered or stack.api.rest_api.deployment_stage.stage_name in rendered
     assert stage_id in association.get("DependsOn", [])
