@@ -148,7 +148,7 @@ class PlatformConfig:
 
 
 class PlatformStack(Stack):
-    """Everything the Agents-Meetings platform runs on, in one stack."""
+    """Everything the Agents-Meetings platform runs on: one stack and its nested stacks (``parts``)."""
 
     def __init__(self, scope: Construct, construct_id: str, *, config: PlatformConfig, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)

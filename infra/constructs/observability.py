@@ -176,6 +176,9 @@ class PlatformObservability(Construct):
         super().__init__(scope, construct_id)
         self._watched = watched
         self._inventory = _Inventory(watched)
+        # Names come from construct paths without the nested stacks a construct was put in
+        # (infra/stacks.py), so that an alarm keeps its name wherever its resource is deployed.
+        self._nested_paths = {stack.node.path for stack in self._inventory.of_type(NestedStack)}
         self._config = config
         self._prefix = name_prefix
         self._notified: set[str] = set()
@@ -299,10 +302,8 @@ class PlatformObservability(Construct):
                 )
         return found
 
-    @staticmethod
-    def _friendly(construct: IConstruct) -> str:
-        parts = [part for part in construct.node.path.split("/")[1:] if part not in ("Resource", "Default")]
-        return "-".join(parts)
+    def _friendly(self, construct: IConstruct) -> str:
+        return self._friendly_path(construct.node.path)
 
     def _overview(self) -> None:
         facade = self.facades["overview"]
@@ -352,9 +353,13 @@ class PlatformObservability(Construct):
         self._rules(facade)
         facade.add_widget(cloudwatch.AlarmStatusWidget(title="System health", alarms=alarms, width=24, height=3))
 
-    @staticmethod
-    def _friendly_path(path: str) -> str:
-        parts = [part for part in path.split("/")[1:] if part not in ("Resource", "Default")]
+    def _friendly_path(self, path: str) -> str:
+        components = path.split("/")
+        parts = [
+            part
+            for i, part in enumerate(components)
+            if i > 0 and part not in ("Resource", "Default") and "/".join(components[: i + 1]) not in self._nested_paths
+        ]
         return "-".join(parts)
 
     def _custom_alarm(

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from infra.catalog import FUNCTIONS, QUEUES, function
+from infra.catalog import EVENT_RULES, FUNCTIONS, QUEUES, function
 from tests.infra.test_stack import Synthesized, synth  # noqa: F401 - the module's synthesized stack
 
 pytestmark = pytest.mark.infra
@@ -90,5 +90,8 @@ def test_the_email_worker_may_send_email_and_the_schedule_runs_every_minute(synt
     assert "ses:SendEmail" in _policy_documents_of_function(synth, "notification-email-worker")
     rules = [r["Properties"] for r in synth.of_type("AWS::Events::Rule").values()]
     assert any(r.get("ScheduleExpression") == "rate(1 minute)" for r in rules)
-    notify = [r for r in rules if "EventPattern" in r and "RecordingCompleted" in json.dumps(r["EventPattern"])]
-    assert notify and "AnnouncementPublished" in json.dumps(notify[0]["EventPattern"])
+    # The notify rule (platform-statistics also listens to RecordingCompleted).
+    description = next(d.description for d in EVENT_RULES if d.name == "notify")
+    notify = [r for r in rules if r.get("Description") == description]
+    assert len(notify) == 1 and "RecordingCompleted" in json.dumps(notify[0]["EventPattern"])
+    assert "AnnouncementPublished" in json.dumps(notify[0]["EventPattern"])
