@@ -242,9 +242,9 @@ def test_every_protected_route_refuses_missing_revoked_and_deactivated_callers(
     # Foundation 23, two-factor 5 + SMS confirm 1, change-password 1, rate-limit admin 6, sessions 3
     # (list, end one, end all), recordings 9 (start, stop, details, a meeting's, 4 storage-policy,
     # apply-policy), transcripts 1, search 13, notifications 10, meeting feedback 2 and Q&A 3,
-    # maintenance and feature announcements 2, cache stats 1. A new route raises the count: it is
-    # then checked below.
-    assert len(protected) == 23 + 5 + 1 + 1 + 6 + 3 + 9 + 1 + 13 + 10 + 2 + 3 + 2 + 1, protected
+    # maintenance and feature announcements 2, cache stats 1, data views 5 (active meetings, presence,
+    # dashboard, settings get and put). A new route raises the count: it is then checked below.
+    assert len(protected) == 23 + 5 + 1 + 1 + 6 + 3 + 9 + 1 + 13 + 10 + 2 + 3 + 2 + 1 + 5, protected
     for method, path in protected:
         with subtests.test(method=method, path=path):
             assert_error(client.request(method, path), 401, "not_authenticated")

@@ -81,7 +81,7 @@ async def list_meetings(
 @router.get(
     "/active",
     response_model=ActiveMeetingsOut,
-    responses=error_responses(400, 401, 422),
+    responses=error_responses(400, 401, 403, 422),
     summary="Active meetings you may see, with the participants in each now (cached 30 s, counts 10 s)",
 )
 async def list_active_meetings(

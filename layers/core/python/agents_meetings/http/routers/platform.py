@@ -79,7 +79,7 @@ async def put_platform_settings(body: PlatformSettingsIn, principal: AdminPrinci
 @presence_router.get(
     "",
     response_model=PresenceListOut,
-    responses=error_responses(401, 422),
+    responses=error_responses(401, 403, 422),
     summary="Who is online among these users (those you share a meeting with; admins: anyone)",
 )
 async def get_presence(
