@@ -1,9 +1,6 @@
-"""Lambda: SQS (fed by the platform-statistics EventBridge rule) -> the dashboard's counters and the
-active meetings' participant counts.
-
-No Powertools idempotency here: each event's counter deltas go in one transaction with the event's
-marker (a redelivery changes nothing), and a participant recount is idempotent by nature.
-"""
+"""Lambda: SQS (platform-statistics rule) -> the dashboard's counters and active meetings' participant
+counts. No Powertools idempotency: each event's deltas go in one transaction with the event's marker
+(a redelivery changes nothing), and a participant recount is idempotent by nature."""
 
 from typing import Any
 
