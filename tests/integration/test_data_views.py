@@ -8,10 +8,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import redis
+from agents_meetings.cache import reset_cache_service
 from agents_meetings.meetings.active import invalidate_participant_count
 from agents_meetings.observability import observe_store_calls
 from agents_meetings.presence.service import reset_presence_throttle
-from agents_meetings.settings import reset_settings
+from agents_meetings.settings import get_settings, reset_settings
 from agents_meetings.statistics.platform import PlatformStatisticsService, reconcile
 
 from tests.conftest import Account, Api, AwsHarness, MakeUser, unique_email
@@ -231,7 +233,25 @@ def test_platform_settings_bad_input(api: Api, admin: Account, make_user: MakeUs
 # --- N+1 guards (spec 2.2) ---------------------------------------------------------------------
 
 
-def _calls_for(store_calls: StoreCalls, request: Any) -> int:
+@pytest.fixture(params=["cache off", "cache on"])
+def cache_mode(request: pytest.FixtureRequest) -> str:
+    """Each N+1 guard twice: DynamoDB alone, then with the cache on the real redis-server (its calls
+    counted through the same hook, ``record_store_call``)."""
+    if request.param == "cache on":
+        request.getfixturevalue("cache_on")
+    return str(request.param)
+
+
+def _cold_cache(cache_mode: str) -> None:
+    """With the cache on: empty both tiers, so the request measured is the fill (where an N+1 would
+    be), not a hit that hides it."""
+    if cache_mode == "cache on":
+        redis.Redis(host="127.0.0.1", port=get_settings().redis_port).flushdb()
+        reset_cache_service()
+
+
+def _calls_for(store_calls: StoreCalls, request: Any, cache_mode: str = "cache off") -> int:
+    _cold_cache(cache_mode)
     store_calls.calls.clear()
     response = request()
     assert response.status_code == 200, response.text
@@ -239,41 +259,52 @@ def _calls_for(store_calls: StoreCalls, request: Any) -> int:
 
 
 def test_no_n_plus_one_in_active_meetings(
-    api: Api, admin: Account, make_user: MakeUser, aws: AwsHarness, store_calls: StoreCalls
+    api: Api, admin: Account, make_user: MakeUser, aws: AwsHarness, store_calls: StoreCalls, cache_mode: str
 ) -> None:
     host = make_user("host")
     guest = make_user("participant")
     listing = lambda: api.client.get("/api/v1/meetings/active?limit=100", headers=guest.headers)  # noqa: E731
     _started_meeting_with(api, host, guest)
     listing()  # the caller's first sighting (presence) and the cache's first fill are not the listing's
-    one = _calls_for(store_calls, listing)
+    one = _calls_for(store_calls, listing, cache_mode)
     for _ in range(19):
         _started_meeting_with(api, host, guest)
-    twenty = _calls_for(store_calls, listing)
+    twenty = _calls_for(store_calls, listing, cache_mode)
+    assert (store_calls.count("redis") > 0) == (cache_mode == "cache on"), store_calls.calls  # counted
     assert len(listing().json()["items"]) == 20
     assert twenty == one, list(store_calls.calls)
 
 
-def test_no_n_plus_one_in_presence(api: Api, admin: Account, make_user: MakeUser, store_calls: StoreCalls) -> None:
+def test_no_n_plus_one_in_presence(
+    api: Api, admin: Account, make_user: MakeUser, store_calls: StoreCalls, cache_mode: str
+) -> None:
     host = make_user("host")
     guests = [make_user("participant") for _ in range(20)]
     _started_meeting_with(api, host, *guests)
     one = _calls_for(
-        store_calls, lambda: api.client.get(f"/api/v1/presence?user_ids={guests[0].id}", headers=host.headers)
+        store_calls,
+        lambda: api.client.get(f"/api/v1/presence?user_ids={guests[0].id}", headers=host.headers),
+        cache_mode,
     )
     ids = ",".join(g.id for g in guests)
-    twenty = _calls_for(store_calls, lambda: api.client.get(f"/api/v1/presence?user_ids={ids}", headers=host.headers))
+    twenty = _calls_for(
+        store_calls, lambda: api.client.get(f"/api/v1/presence?user_ids={ids}", headers=host.headers), cache_mode
+    )
+    assert (store_calls.count("redis") > 0) == (cache_mode == "cache on"), store_calls.calls  # counted
     assert twenty == one, store_calls.calls
 
 
-def test_no_n_plus_one_in_meeting_lists(api: Api, admin: Account, make_user: MakeUser, store_calls: StoreCalls) -> None:
+def test_no_n_plus_one_in_meeting_lists(
+    api: Api, admin: Account, make_user: MakeUser, store_calls: StoreCalls, cache_mode: str
+) -> None:
     host = make_user("host")
     listing = lambda: api.client.get("/api/v1/meetings?limit=50", headers=host.headers)  # noqa: E731
     _meeting(api, host.headers or {})
-    one = _calls_for(store_calls, listing)
+    one = _calls_for(store_calls, listing, cache_mode)
     for _ in range(19):
         _meeting(api, host.headers or {})
-    twenty = _calls_for(store_calls, listing)
+    twenty = _calls_for(store_calls, listing, cache_mode)
+    assert (store_calls.count("redis") > 0) == (cache_mode == "cache on"), store_calls.calls  # counted
     assert twenty == one, store_calls.calls
 
 
@@ -294,4 +325,22 @@ def test_slow_dynamodb_operations_are_logged_and_counted(
     reset_settings()
     capsys.readouterr()
     api.client.get("/api/v1/meetings/active", headers=admin.headers)
+    assert "slow data-store operation" not in capsys.readouterr().out
+
+
+def test_slow_redis_calls_are_logged_and_counted(
+    api: Api, admin: Account, cache_on: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SLOW_QUERY_MS", "0")
+    reset_settings()
+    capsys.readouterr()
+    assert api.client.get("/api/v1/users/me", headers=admin.headers).status_code == 200
+    out = capsys.readouterr().out
+    # The auth pipeline (deny list, user, session): one round trip, logged by its key prefixes.
+    assert '"store":"redis"' in out and '"operation":"get"' in out and "deny,session,user" in out, out
+    assert '"SlowStoreOperation"' in out
+    monkeypatch.setenv("SLOW_QUERY_MS", "100000")
+    reset_settings()
+    capsys.readouterr()
+    api.client.get("/api/v1/users/me", headers=admin.headers)
     assert "slow data-store operation" not in capsys.readouterr().out

@@ -32,7 +32,7 @@ from cachetools import TTLCache
 from agents_meetings.cache.client import CircuitBreaker, RedisClient
 from agents_meetings.cache.keys import EXACT_PREFIXES, prefix_of, ttl_for
 from agents_meetings.cache.stats import SHARED_FLUSH_SECONDS, CacheStats, PrefixCounts, hit_rate
-from agents_meetings.observability import logger, metrics
+from agents_meetings.observability import logger, metrics, record_store_call
 
 T = TypeVar("T")
 Backend = Literal["redis", "memory", "none"]
@@ -137,7 +137,7 @@ class CacheService:
             for key in keys:
                 pipe.set(f"v:{key}", uuid.uuid4().hex, ex=VERSION_TTL_SECONDS)
                 pipe.delete(key)
-            pipe.execute()
+            self._timed("delete", keys, pipe.execute)
         except _ERRORS as exc:
             self._failed("delete", keys, exc, invalidation=True)
             return False
@@ -161,7 +161,12 @@ class CacheService:
         if self._client is None:
             return True
         try:
-            self._client.set(f"ns:{prefix}", uuid.uuid4().hex, ex=VERSION_TTL_SECONDS)
+            client = self._client
+            self._timed(
+                "invalidate_pattern",
+                [pattern],
+                lambda: client.set(f"ns:{prefix}", uuid.uuid4().hex, ex=VERSION_TTL_SECONDS),
+            )
         except _ERRORS as exc:
             self._failed("invalidate_pattern", [pattern], exc, invalidation=True)
             return False
@@ -251,7 +256,7 @@ class CacheService:
             for key, (lookup, value) in writable.items():
                 ttl = (ttls or {}).get(key) or ttl_for(key, self.default_ttl)
                 pipe.set(key, json.dumps({"s": lookup.stamp, "d": value}, separators=(",", ":")), ex=ttl)
-            pipe.execute()
+            self._timed("set", list(writable), pipe.execute)
         except _ERRORS as exc:
             self._failed("set", list(writable), exc)
             return
@@ -279,7 +284,7 @@ class CacheService:
                     amount = getattr(item, name)
                     if amount:
                         pipe.hincrby(STATS_KEY, f"{prefix}:{name}", amount)
-            pipe.execute()
+            self._timed("stats", [STATS_KEY], pipe.execute)
         except _ERRORS as exc:
             self.stats.give_back(counts)
             self.breaker.failure()
@@ -296,14 +301,15 @@ class CacheService:
         shared: dict[str, str] = {}
         if self._client is not None:
             try:
-                shared = self._client.hgetall(STATS_KEY)
+                client = self._client
+                shared = self._timed("stats", [STATS_KEY], lambda: client.hgetall(STATS_KEY))
                 status = "ok"
             except _ERRORS as exc:
                 status = "unavailable"
                 logger.warning("cache stats unavailable", extra={"error": type(exc).__name__})
             if status == "ok":
                 try:
-                    info = self._client.info()
+                    info = self._timed("info", [STATS_KEY], client.info)
                     memory = _info_int(info, "used_memory")
                     server_evictions = _info_int(info, "evicted_keys") or 0
                 except _ERRORS as exc:  # a server that hides INFO (some managed ones): counts only
@@ -351,7 +357,7 @@ class CacheService:
         for key in keys:
             pipe.get(f"v:{key}")
             pipe.get(key)
-        replies = pipe.execute()
+        replies = self._timed("get", keys, pipe.execute)
         namespaces = dict(zip(prefixes, replies[: len(prefixes)], strict=True))
         out: dict[str, tuple[str | None, str]] = {}
         rest = replies[len(prefixes) :]
@@ -371,6 +377,17 @@ class CacheService:
             self._failed("get", keys, exc)
             return dict.fromkeys(keys)
         return {key: stamp for key, (_, stamp) in replies.items()}
+
+    @staticmethod
+    def _timed(operation: str, keys: Iterable[str], call: Callable[[], T]) -> T:
+        """One shared-tier round trip, timed into the slow-operation log (``record_store_call``: over
+        ``SLOW_QUERY_MS`` it is logged with the operation and key prefixes, and counted), failed or not."""
+        started = time.perf_counter()
+        try:
+            return call()
+        finally:
+            prefixes = ",".join(sorted({prefix_of(key) for key in keys}))
+            record_store_call("redis", operation, prefixes, time.perf_counter() - started)
 
     def _latency(self, keys: list[str], started: float) -> None:
         elapsed = (time.perf_counter() - started) * 1000
