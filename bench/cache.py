@@ -22,7 +22,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
-from unittest import mock
 
 from bench.environment import apply_bench_environment
 from bench.timing import LatencySummary, format_table
@@ -32,6 +31,7 @@ USERS = 10_000
 ZIPF_S = 1.1
 GOAL_HIT_RATE = 0.90
 GOAL_OUTAGE_MS = 60.0
+GROUPS = ("users", "meetings (host)", "meetings (participant)")
 
 
 @dataclass(frozen=True)
@@ -47,31 +47,22 @@ class CacheResult:
 
 @contextmanager
 def counting() -> Iterator[Counter[str]]:
-    import redis
-    from pynamodb.connection.base import Connection
-    from redis.client import Pipeline
+    """Network calls by store, through the platform's own data-store hook (``observe_store_calls``):
+    every DynamoDB call botocore makes (pynamodb's and the rate limiter's raw ``update_item``, which
+    bypasses pynamodb) and every Redis round trip of the cache (a pipeline is one)."""
+    from agents_meetings.observability import observe_store_calls
 
     calls: Counter[str] = Counter()
-    make_call, execute, command = Connection._make_api_call, Pipeline.execute, redis.Redis.execute_command
 
-    def counted_dynamodb(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
-        calls["dynamodb"] += 1
-        return make_call(self, name, *args, **kwargs)
+    def counted(store: str, operation: str, target: str, seconds: float) -> None:
+        calls[store] += 1
+        calls[f"{store}:{operation}"] += 1
 
-    def counted_pipeline(self: Any, *args: Any, **kwargs: Any) -> Any:
-        calls["redis"] += 1
-        return execute(self, *args, **kwargs)
-
-    def counted_command(self: Any, *args: Any, **kwargs: Any) -> Any:
-        calls["redis"] += 1
-        return command(self, *args, **kwargs)
-
-    with (
-        mock.patch.object(Connection, "_make_api_call", counted_dynamodb),
-        mock.patch.object(Pipeline, "execute", counted_pipeline),
-        mock.patch.object(redis.Redis, "execute_command", counted_command),
-    ):
+    remove = observe_store_calls(counted)
+    try:
         yield calls
+    finally:
+        remove()
 
 
 def network_calls(redis_env: dict[str, str]) -> dict[str, dict[str, tuple[int, int]]]:
@@ -86,34 +77,55 @@ def network_calls(redis_env: dict[str, str]) -> dict[str, dict[str, tuple[int, i
     from moto import mock_aws
 
     password = "Bench-Passw0rd-Cache!"  # noqa: S105 - a throw-away account in moto
-    out: dict[str, dict[str, tuple[int, int]]] = {"users": {}, "meetings": {}}
+    out: dict[str, dict[str, tuple[int, int]]] = {group: {} for group in GROUPS}
     for phase, env in (("before", {"CACHE_BACKEND": "none"}), ("after", redis_env)):
         os.environ.update({"RATE_LIMIT_ENABLED": "true", "RATE_LIMIT_STORAGE": "dynamodb", **env})
         os.environ.update({"PASSWORD_HASH_TIME_COST": "1", "PASSWORD_HASH_MEMORY_KIB": "64"})
+        os.environ["ADMIN_2FA_REQUIRED"] = "false"
         reset_settings()
         reset_cache_service()
         with mock_aws():
             create_tables()
-            app = create_app("bench", [auth.router, users.router, meetings.router])
+            app = create_app("bench", [auth.router, users.router, users.admin_router, meetings.router])
             with TestClient(app) as client:
-                email = f"bench-{uuid.uuid4().hex[:8]}@example.com"
-                client.post("/api/v1/auth/register", json={"email": email, "password": password, "full_name": "B"})
-                tokens = client.post("/api/v1/auth/login", json={"email": email, "password": password}).json()
-                headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+
+                def register() -> tuple[str, str]:
+                    email = f"bench-{uuid.uuid4().hex[:8]}@example.com"
+                    body = {"email": email, "password": password, "full_name": "B"}
+                    return str(client.post("/api/v1/auth/register", json=body).json()["id"]), email
+
+                def login(email: str) -> dict[str, str]:
+                    tokens = client.post("/api/v1/auth/login", json={"email": email, "password": password}).json()
+                    return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+                headers = login(register()[1])  # the first account is the admin (and the meeting's host)
+                guest_id, guest_email = register()
+                assert client.post(f"/api/v1/admin/users/{guest_id}/approve", headers=headers).status_code == 200
+                guest = login(guest_email)
                 created = client.post(
                     "/api/v1/meetings",
                     json={"title": "Bench", "scheduled_at": "2099-01-01T10:00:00Z"},
                     headers=headers,
                 )
-                paths = {"users": "/api/v1/users/me", "meetings": f"/api/v1/meetings/{created.json()['id']}"}
-                for group, path in paths.items():
+                meeting = f"/api/v1/meetings/{created.json()['id']}"
+                invited = client.post(f"{meeting}/participants", json={"user_ids": [guest_id]}, headers=headers)
+                assert invited.status_code in (200, 201), invited.text
+                paths = {
+                    "users": ("/api/v1/users/me", headers),
+                    "meetings (host)": (meeting, headers),
+                    "meetings (participant)": (meeting, guest),
+                }
+                for group, (path, caller) in paths.items():
                     for _ in range(3):  # warm: the second and later requests are the steady state
-                        client.get(path, headers=headers)
+                        client.get(path, headers=caller)
                     with counting() as calls:
-                        status = client.get(path, headers=headers).status_code
-                    assert status == 200, (group, status)
+                        response = client.get(path, headers=caller)
+                    assert response.status_code == 200, (group, response.status_code)
+                    # The limiter engaged (its counter write is one of the DynamoDB calls counted).
+                    assert "X-RateLimit-Remaining" in response.headers, response.headers
+                    assert calls["dynamodb:UpdateItem"] >= 1, calls
                     out[group][phase] = (calls["dynamodb"], calls["redis"])
-        for name in ("RATE_LIMIT_ENABLED", "RATE_LIMIT_STORAGE"):
+        for name in ("RATE_LIMIT_ENABLED", "RATE_LIMIT_STORAGE", "ADMIN_2FA_REQUIRED"):
             os.environ.pop(name, None)
     return out
 

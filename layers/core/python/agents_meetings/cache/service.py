@@ -24,7 +24,8 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 from cachetools import TTLCache
@@ -58,6 +59,21 @@ class Lookup:
     value: Any = None
     stamp: str | None = None
     local: bool = False
+
+
+@dataclass
+class _Prefetch:
+    """One request's prefetch hint (``CacheService.prefetch``): keys the route will read, fetched in
+    the request's first shared-tier round trip (the authentication's), kept here until read once."""
+
+    wanted: tuple[str, ...]
+    found: dict[str, Lookup] = field(default_factory=dict)
+    fetched: bool = False
+
+
+# Per request: FastAPI runs each request in a task of its own (copied context), and a sync endpoint
+# in a thread with a copy of that context: they share this one object, never another request's.
+_prefetch: ContextVar[_Prefetch | None] = ContextVar("agents_meetings_cache_prefetch", default=None)
 
 
 class _CountingTTLCache(TTLCache[str, Any]):
@@ -124,6 +140,7 @@ class CacheService:
         keys = list(dict.fromkeys(keys))
         if not self.enabled or not keys:
             return True
+        _forget_prefetched(lambda key: key in keys)
         with self._local_lock:
             for key in keys:
                 self._local.pop(key, None)
@@ -155,6 +172,7 @@ class CacheService:
             raise ValueError(f"invalidate_pattern takes '<prefix>:*' (namespaces are per prefix), not {pattern!r}")
         if not self.enabled:
             return True
+        _forget_prefetched(lambda key: prefix_of(key) == prefix)
         with self._local_lock:
             for key in [k for k in self._local if prefix_of(k) == prefix]:
                 self._local.pop(key, None)
@@ -185,15 +203,33 @@ class CacheService:
 
     # --- batches: one round trip for many keys -------------------------------------------------
 
+    def prefetch(self, keys: Iterable[str]) -> None:
+        """A hint for this request: it will read ``keys`` (a route's resource: the meeting of
+        ``GET /meetings/{id}``). The request's next shared-tier read (the authentication's pipeline)
+        fetches them too, and the route's own read of them is then served from that reply, without a
+        round trip of its own. An entry read this way is as exact as a read of its own: it is read
+        in the same request, stamped, and dropped by this request's own invalidation of the key."""
+        wanted = tuple(dict.fromkeys(keys))
+        if self._client is None or not wanted:
+            return
+        _prefetch.set(_Prefetch(wanted))
+
     def lookup_many(self, keys: Iterable[str]) -> dict[str, Lookup]:
         """Every key's entry and stamp in at most one shared-tier round trip (one pipeline)."""
         keys = list(dict.fromkeys(keys))
         found: dict[str, Lookup] = {}
         if not self.enabled:
             return {key: Lookup(hit=False) for key in keys}
+        hint = _prefetch.get()
+        if hint is not None and hint.found:
+            for key in [key for key in keys if key in hint.found]:
+                found[key] = hint.found.pop(key)
+                self.stats.count(prefix_of(key), "hits" if found[key].hit else "misses")
         remote: list[str] = []
         with self._local_lock:
             for key in keys:
+                if key in found:
+                    continue
                 if self._local_allowed(key) and key in self._local:
                     found[key] = Lookup(hit=True, value=self._local[key], local=True)
                     self.stats.count(prefix_of(key), "local_hits")
@@ -211,17 +247,29 @@ class CacheService:
                 found[key] = Lookup(hit=False)
                 self.stats.count(prefix_of(key), "misses")
             return found
+        extra: list[str] = []
+        if hint is not None and not hint.fetched:
+            hint.fetched = True
+            extra = [key for key in hint.wanted if key not in remote and key not in found]
         started = time.perf_counter()
         try:
-            replies = self._read_pipeline(remote)
+            replies = self._read_pipeline(remote + extra)
         except _ERRORS as exc:
             self._failed("get", remote, exc)
             for key in remote:
                 found[key] = Lookup(hit=False)
                 self.stats.count(prefix_of(key), "misses")
+            if hint is not None:  # the route reads DynamoDB without a second failing round trip
+                hint.found.update({key: Lookup(hit=False) for key in extra})
             return found
         self.breaker.success()
         self._latency(remote, started)
+        if hint is not None:
+            for key in extra:
+                raw, stamp = replies[key]
+                entry = _decode(raw)
+                hit = entry is not None and entry.get("s") == stamp
+                hint.found[key] = Lookup(hit=hit, value=entry.get("d") if hit and entry else None, stamp=stamp)
         for key in remote:
             raw, stamp = replies[key]
             entry = _decode(raw)
@@ -407,6 +455,14 @@ class CacheService:
             "cache unavailable; served from DynamoDB",
             extra={"operation": operation, "key_prefixes": prefixes, "error": type(exc).__name__},
         )
+
+
+def _forget_prefetched(matches: Callable[[str], bool]) -> None:
+    """This request invalidated these keys: what it prefetched of them is not served any more."""
+    hint = _prefetch.get()
+    if hint is not None:
+        for key in [key for key in hint.found if matches(key)]:
+            del hint.found[key]
 
 
 def _decode(raw: str | None) -> dict[str, Any] | None:
