@@ -174,6 +174,40 @@ def test_presence_of_people_sharing_a_meeting(api: Api, admin: Account, make_use
     assert everyone[-1] == {"user_id": "unknown-id", "online": False, "last_seen_at": None}
 
 
+def test_presence_sightings_go_to_redis_with_dynamodb_as_the_durable_record(
+    api: Api, admin: Account, make_user: MakeUser, cache_on: Any, store_calls: StoreCalls
+) -> None:
+    from agents_meetings.tables import UserPresenceModel
+
+    reset_presence_throttle()
+    guest = make_user("participant")
+    store_calls.calls.clear()
+    assert api.client.get("/api/v1/users/me", headers=guest.headers).status_code == 200
+    # The first sighting: one Redis SET and the durable record (DynamoDB), once.
+    assert ("redis", "set", "seen") in store_calls.calls
+    assert [c for c in store_calls.calls if c[0] == "dynamodb" and "presence" in c[2]] != []
+    durable = UserPresenceModel.get(guest.id).last_seen_at
+    reset_presence_throttle(durable=False)  # a minute later, same container
+    store_calls.calls.clear()
+    assert api.client.get("/api/v1/users/me", headers=guest.headers).status_code == 200
+    assert ("redis", "set", "seen") in store_calls.calls
+    assert not [c for c in store_calls.calls if c[0] == "dynamodb"], store_calls.calls  # Redis only now
+    seen = redis.Redis(host="127.0.0.1", port=cache_on.port, decode_responses=True).get(f"seen:{guest.id}")
+    assert seen is not None and seen > durable.isoformat()
+    items = api.client.get(f"/api/v1/presence?user_ids={guest.id}", headers=admin.headers).json()["items"]
+    assert items[0]["online"] is True
+    assert items[0]["last_seen_at"].replace("Z", "+00:00")[:19] == seen[:19]  # the later one: Redis's
+
+    # Redis down: the sighting is the DynamoDB write again, and presence still answers from it.
+    cache_on.stop()
+    reset_presence_throttle()
+    store_calls.calls.clear()
+    assert api.client.get("/api/v1/users/me", headers=guest.headers).status_code == 200
+    assert [c for c in store_calls.calls if c[0] == "dynamodb" and "presence" in c[2]] != []
+    items = api.client.get(f"/api/v1/presence?user_ids={guest.id}", headers=admin.headers).json()["items"]
+    assert items[0]["online"] is True
+
+
 def test_presence_bad_input(api: Api, admin: Account) -> None:
     too_many = ",".join(f"user-{n}" for n in range(101))
     assert_error(

@@ -36,6 +36,11 @@ def participant_count_key(meeting_id: str) -> str:
     return f"participants:{meeting_id}"
 
 
+def seen_key(user_id: str) -> str:
+    """When the user was last seen (presence): a plain value, no stamp."""
+    return f"seen:{user_id}"
+
+
 def response_key(caller: str, path: str) -> str:
     """A cached GET response: per caller, so no user is ever served another's response."""
     return f"response:{caller}:{path}"
@@ -57,6 +62,7 @@ TTL_BY_PREFIX: dict[str, int] = {
     "session": 60,
     "deny": 60,
     "response": 15 * 60,
+    "seen": HOUR,
 }
 
 # Entries whose reads must be exact right after a write, from any instance: never served from the

@@ -310,6 +310,41 @@ class CacheService:
             return
         self._latency(list(writable), started)
 
+    # --- plain values: no stamp, no in-process tier (presence's last-seen) ----------------------
+
+    def put_plain(self, key: str, value: str, ttl: int) -> bool:
+        """``SET key value EX ttl`` in the shared tier: one round trip. False when there is no shared
+        tier or it did not answer (the caller keeps its durable record instead)."""
+        if self._client is None or not self.breaker.allow():
+            return False
+        client = self._client
+        try:
+            self._timed("set", [key], lambda: client.set(key, value, ex=ttl))
+        except _ERRORS as exc:
+            self._failed("set", [key], exc)
+            return False
+        self.breaker.success()
+        return True
+
+    def get_plain_many(self, keys: Iterable[str]) -> dict[str, str | None] | None:
+        """The plain values of ``keys`` in one round trip (a pipeline of GETs, not MGET: a cluster
+        refuses MGET across slots); None without an answer."""
+        keys = list(dict.fromkeys(keys))
+        if self._client is None or not self.breaker.allow():
+            return None
+        if not keys:
+            return {}
+        pipe = self._client.pipeline(transaction=False)
+        for key in keys:
+            pipe.get(key)
+        try:
+            values = self._timed("get", keys, pipe.execute)
+        except _ERRORS as exc:
+            self._failed("get", keys, exc)
+            return None
+        self.breaker.success()
+        return dict(zip(keys, values, strict=True))
+
     # --- stats -------------------------------------------------------------------------------
 
     def flush_stats(self, *, force: bool = False) -> None:
