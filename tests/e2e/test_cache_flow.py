@@ -73,6 +73,13 @@ def cache_stats(api: httpx.Client, admin: dict[str, str]) -> dict[str, object]:
     return body
 
 
+def presence_of(api: httpx.Client, headers: dict[str, str], user_id: str) -> dict[str, object]:
+    answer = api.get("/api/v1/presence", params={"user_ids": user_id}, headers=headers)
+    assert answer.status_code == 200, answer.text
+    item: dict[str, object] = answer.json()["items"][0]
+    return item
+
+
 @pytest.fixture()
 def cached_platform(tmp_path: Path) -> Iterator[RunningPlatform]:
     running = start_platform(tmp_path / "data", tmp_path / "runtime.log", {"CACHE_BACKEND": "redis"})
@@ -85,7 +92,7 @@ def test_writes_security_and_a_killed_redis_server_through_the_runtime(cached_pl
     redis_pid, _ = runtime_redis(platform)
     with platform.client() as api:
         admin = login(api, ADMIN_EMAIL, ADMIN_PASSWORD)
-        _, _, host = approved_user(api, admin, "host", role="teacher")
+        host_id, _, host = approved_user(api, admin, "host", role="teacher")
 
         # A PATCH is visible on the very next GET: a profile, then a meeting.
         for _ in range(3):
@@ -129,6 +136,9 @@ def test_writes_security_and_a_killed_redis_server_through_the_runtime(cached_pl
         assert api.post(f"/api/v1/admin/users/{deactivated_id}/deactivate", headers=admin).status_code == 200
         assert api.get(ME, headers=deactivated).status_code in (401, 403)
 
+        # Presence: the host's sightings are in Redis (and the durable record in DynamoDB).
+        assert presence_of(api, admin, host_id)["online"] is True
+
         # The runtime's redis-server dies mid-test: every request still answers, from DynamoDB.
         os.kill(redis_pid, signal.SIGKILL)
         wait_for(lambda: not alive(redis_pid), timeout=10)
@@ -140,6 +150,7 @@ def test_writes_security_and_a_killed_redis_server_through_the_runtime(cached_pl
         assert api.patch(meeting, headers=host, json={"title": "Outage"}).status_code == 200
         assert api.get(meeting, headers=host).json()["title"] == "Outage"
         assert api.get("/api/v1/meetings/active", headers=host).status_code == 200
+        assert presence_of(api, admin, host_id)["online"] is True  # from the durable record
         down = cache_stats(api, admin)
         assert down["backend"] == "redis" and down["status"] == "unavailable", down
         assert "cache unavailable; served from DynamoDB" in platform.log_path.read_text(errors="replace")
