@@ -48,6 +48,7 @@ class CacheResult:
     # Shared-tier errors during the Zipf run (a timeout under load opens the breaker: misses for 5 s),
     # and how many of the timed Redis gets Redis really answered (not skipped by an open breaker).
     zipf_errors: int = 0
+    zipf_skipped: int = 0
     shared_answered: int = 0
     samples: int = 0
 
@@ -135,16 +136,26 @@ def network_calls(redis_env: dict[str, str]) -> dict[str, dict[str, tuple[int, i
     return out
 
 
-def zipf_hit_rate(cache: Any, requests: int, rng: random.Random) -> float:
+def zipf_hit_rate(cache: Any, requests: int, rng: random.Random) -> tuple[float, int]:
+    """(hit rate over the lookups the shared tier answered, lookups the open breaker skipped).
+
+    A tight loop runs tens of thousands of lookups in the seconds the breaker stays open after a
+    few timeouts under load; counted as misses they would measure the breaker, not the cache's
+    content (which is what the hit-rate goal is about), so they are counted apart and printed."""
     weights = [1 / (rank**ZIPF_S) for rank in range(1, USERS + 1)]
     ids = [f"zipf-{index}" for index in range(USERS)]
-    before = cache.stats.total["user"]
-    hits0, misses0 = before.hits + before.local_hits, before.misses
+    counts = cache.stats.total["user"]
+    hits = misses = skipped = 0
     for user_id in rng.choices(ids, weights=weights, k=requests):
+        skips = cache.breaker.is_open  # this lookup will not reach Redis (served from DynamoDB)
+        hits0, misses0 = counts.hits + counts.local_hits, counts.misses
         cache.get_or_set(f"user:{user_id}", lambda user_id=user_id: {"id": user_id, "full_name": "Zipf"})
-    after = cache.stats.total["user"]
-    hits, misses = after.hits + after.local_hits - hits0, after.misses - misses0
-    return hits / (hits + misses)
+        if skips:
+            skipped += 1
+        else:  # a lookup that failed (a timeout) is a miss here
+            hits += counts.hits + counts.local_hits - hits0
+            misses += counts.misses - misses0
+    return hits / max(hits + misses, 1), skipped
 
 
 def timed(samples: int, call: Callable[[], Any]) -> LatencySummary:
@@ -171,7 +182,7 @@ def measure(requests: int = 200_000, samples: int = 2000) -> CacheResult:
         settings = Settings(**{"REDIS_HOST": "127.0.0.1", "REDIS_PORT": server.port})  # type: ignore[arg-type]
         cache = CacheService(build_client(settings), breaker=CircuitBreaker(5.0))
         errors_before = cache.stats.total["user"].errors
-        hit_rate = zipf_hit_rate(cache, requests, random.Random(13))
+        hit_rate, zipf_skipped = zipf_hit_rate(cache, requests, random.Random(13))
         zipf_errors = cache.stats.total["user"].errors - errors_before
         cache.set("dashboard:stats", {"users": 1})
         cache.get("dashboard:stats")
@@ -202,7 +213,19 @@ def measure(requests: int = 200_000, samples: int = 2000) -> CacheResult:
         outage = LatencySummary.of(durations[samples // 10 :])
     finally:
         server.stop()
-    return CacheResult(calls, hit_rate, local, shared, baseline, outage, errors, zipf_errors, shared_answered, samples)
+    return CacheResult(
+        calls,
+        hit_rate,
+        local,
+        shared,
+        baseline,
+        outage,
+        errors,
+        zipf_errors=zipf_errors,
+        zipf_skipped=zipf_skipped,
+        shared_answered=shared_answered,
+        samples=samples,
+    )
 
 
 def report(result: CacheResult) -> str:
@@ -227,7 +250,10 @@ def report(result: CacheResult) -> str:
         )
     )
     added = result.outage.p95_ms - result.baseline.p95_ms
-    print(f"user-profile hit rate, Zipf s={ZIPF_S} over {USERS} users: {result.hit_rate:.1%} (goal > 90%)")
+    print(
+        f"user-profile hit rate, Zipf s={ZIPF_S} over {USERS} users: {result.hit_rate:.1%} (goal > 90%) over the "
+        f"lookups Redis was asked; {result.zipf_skipped} more skipped by the open breaker (served from DynamoDB)"
+    )
     print(
         f"shared-tier errors during the Zipf run: {result.zipf_errors} (each a {REDIS_TIMEOUT_NOTE}; three in a "
         f"row open the breaker: misses for 5 s); Redis gets answered by Redis: {result.shared_answered} of "
