@@ -14,7 +14,7 @@ from fastapi.security.utils import get_authorization_scheme_param
 from starlette.datastructures import Headers
 from starlette.types import Scope
 
-from agents_meetings.cache import cache_service, meeting_key, user_key
+from agents_meetings.cache import cache_service, meeting_key, member_key, user_key
 from agents_meetings.errors import DomainError, Forbidden, Unauthenticated
 from agents_meetings.http.dependencies import AuthServiceDep, build_auth_service
 from agents_meetings.http.origin import client_ip
@@ -107,7 +107,7 @@ async def current_principal(
     check = _token_check(request.scope, credentials.credentials, auth)
     if check.error is not None:
         raise check.error
-    _prefetch_route_resource(request)
+    _prefetch_route_resource(request, check.claims)
     principal = auth.authenticate(
         check.token,
         verified=check.claims,
@@ -124,8 +124,9 @@ async def current_principal(
     return principal
 
 
-def _prefetch_route_resource(request: Request) -> None:
-    """Hint the cache with the resource a GET names in its path (``PREFETCH_BY_PATH_PARAM``)."""
+def _prefetch_route_resource(request: Request, claims: TokenClaims | None) -> None:
+    """Hint the cache with the resource a GET names in its path (``PREFETCH_BY_PATH_PARAM``), and for
+    a meeting the caller's membership of it (what a participant's read checks)."""
     if request.method not in ("GET", "HEAD"):
         return
     keys = [
@@ -133,6 +134,9 @@ def _prefetch_route_resource(request: Request) -> None:
         for name, value in request.path_params.items()
         if (key_of := PREFETCH_BY_PATH_PARAM.get(name)) is not None
     ]
+    meeting_id = request.path_params.get("meeting_id")
+    if meeting_id and claims is not None:
+        keys.append(member_key(str(meeting_id), claims.subject))
     if keys:
         cache_service().prefetch(keys)
 
