@@ -24,6 +24,7 @@ BENCHMARKS = (
     "notifications",
     "durability",
     "cache",
+    "dashboard",
 )
 
 
@@ -42,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         api_overhead,
         cache,
         cold_start,
+        dashboard,
         durability,
         notifications,
         rate_limit,
@@ -130,6 +132,12 @@ def main(argv: list[str] | None = None) -> int:
             failures.append("cache: errors while redis-server was stopped")
         return [cache.report(result)]
 
+    def run_dashboard() -> list[str]:
+        result = dashboard.measure(**({"samples": 300} if quick else {}))
+        if not result.goals_met:
+            failures.append("dashboard: p95 not under 5 ms in process / 50 ms from Redis")
+        return [dashboard.report(result)]
+
     def run_durability() -> list[str]:
         return [durability.run(**({"writes": 100, "items": (1000,)} if quick else {}))]
 
@@ -144,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         "notifications": run_notifications,
         "durability": run_durability,
         "cache": run_cache,
+        "dashboard": run_dashboard,
     }
     summaries: list[str] = []
     for name in BENCHMARKS:

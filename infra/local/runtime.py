@@ -220,6 +220,16 @@ class LocalPlatform:
         self.redis = RedisServer(free_port(), log_path=log).start()
         os.environ.update(self.redis.env)
 
+    def cache_description(self) -> str:
+        """The banner's cache line: the redis-server this runtime started (its pid: stop it by pid), or
+        what the cache uses otherwise."""
+        if self.redis is not None and self.redis.process is not None:
+            return f"redis-server {self.redis.env['REDIS_HOST']}:{self.redis.port} (pid {self.redis.process.pid})"
+        backend = os.environ.get("CACHE_BACKEND", "redis").lower()
+        if backend == "redis":
+            return f"redis at {os.environ.get('REDIS_HOST')}:{os.environ.get('REDIS_PORT', '6379')} (not started here)"
+        return f"{backend} (no shared tier)"
+
     def _seed_admin(self) -> None:
         from agents_meetings.events.publisher import EventBridgePublisher
         from agents_meetings.identity.service import AuthService, NewAccount, find_by_email
@@ -294,6 +304,7 @@ def main() -> None:
         f"{'(LOCAL_ADMIN_PASSWORD)' if 'LOCAL_ADMIN_PASSWORD' in os.environ else config.admin_password}\n"
         f"  Embedded AWS  {platform.aws.url}\n"
         f"  LiveKit       {os.environ.get('LIVEKIT_URL')}{' (embedded egress emulator)' if platform.livekit else ''}\n"
+        f"  Cache         {platform.cache_description()}\n"
         f"  Data          {config.data_dir or 'not persisted'} ({platform.replayed} changes restored"
         f" in {platform.aws.last_restore.seconds:.2f}s)\n"
         f"{network}"

@@ -55,7 +55,7 @@ class RunningPlatform:
 
 def start_platform(data_dir: Path, log_path: Path, extra_env: dict[str, str] | None = None) -> RunningPlatform:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "JWT_", "LIVEKIT_", "MOTO_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "JWT_", "LIVEKIT_", "MOTO_", "REDIS_"))}
     env.update(
         {
             "PORT": str(port),

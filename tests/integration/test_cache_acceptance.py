@@ -109,6 +109,60 @@ def test_a_warm_authenticated_get_reads_nothing_from_dynamodb(
     assert sum(dynamodb_calls.values()) == 0, dynamodb_calls  # rate limiting is off in these tests
 
 
+def test_a_warm_meeting_get_is_one_shared_cache_round_trip(
+    cache_on: RedisServer, client: TestClient, make_user: Any, dynamodb_calls: Counter[str]
+) -> None:
+    """The meeting is prefetched in the authentication's pipeline (its id is in the route's path)."""
+    from agents_meetings.observability import observe_store_calls
+
+    host = make_user("host")
+    created = client.post(MEETINGS, json={"title": "Warm", "scheduled_at": future()}, headers=host.headers)
+    meeting = f"{MEETINGS}/{created.json()['id']}"
+    client.get(meeting, headers=host.headers)
+    client.get(meeting, headers=host.headers)
+    redis_calls: list[tuple[str, str]] = []
+    remove = observe_store_calls(
+        lambda store, operation, target, seconds: redis_calls.append((operation, target)) if store == "redis" else None
+    )
+    dynamodb_calls.clear()
+    try:
+        assert client.get(meeting, headers=host.headers).json()["title"] == "Warm"
+    finally:
+        remove()
+    assert redis_calls == [("get", "deny,meeting,member,session,user")], redis_calls
+    assert sum(dynamodb_calls.values()) == 0, dynamodb_calls
+    assert client.patch(meeting, json={"title": "Patched"}, headers=host.headers).status_code == 200
+    assert client.get(meeting, headers=host.headers).json()["title"] == "Patched"
+
+
+def test_a_participants_warm_meeting_get_is_one_round_trip_and_an_invitation_is_never_hidden(
+    cache_on: RedisServer, client: TestClient, make_user: Any, dynamodb_calls: Counter[str]
+) -> None:
+    """A participant's read checks its membership: prefetched too, and only a yes is cached."""
+    from agents_meetings.observability import observe_store_calls
+
+    host, guest = make_user("host"), make_user()
+    created = client.post(MEETINGS, json={"title": "Members", "scheduled_at": future()}, headers=host.headers)
+    meeting_id = created.json()["id"]
+    meeting = f"{MEETINGS}/{meeting_id}"
+    assert client.get(meeting, headers=guest.headers).status_code == 404  # not invited: a no, not cached
+    invited = client.post(f"{meeting}/participants", json={"user_ids": [guest.id]}, headers=host.headers)
+    assert invited.status_code in (200, 201), invited.text
+    assert client.get(meeting, headers=guest.headers).status_code == 200  # seen at once
+    client.get(meeting, headers=guest.headers)
+    redis_calls: list[str] = []
+    remove = observe_store_calls(
+        lambda store, operation, target, seconds: redis_calls.append(target) if store == "redis" else None
+    )
+    dynamodb_calls.clear()
+    try:
+        assert client.get(meeting, headers=guest.headers).json()["title"] == "Members"
+    finally:
+        remove()
+    assert redis_calls == ["deny,meeting,member,session,user"], redis_calls
+    assert sum(dynamodb_calls.values()) == 0, dynamodb_calls
+
+
 def test_redis_failover_does_not_crash_application(
     cache_on: RedisServer, client: TestClient, make_user: Any, caplog: pytest.LogCaptureFixture
 ) -> None:

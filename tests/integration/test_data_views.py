@@ -8,10 +8,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import redis
+from agents_meetings.cache import reset_cache_service
 from agents_meetings.meetings.active import invalidate_participant_count
 from agents_meetings.observability import observe_store_calls
 from agents_meetings.presence.service import reset_presence_throttle
-from agents_meetings.settings import reset_settings
+from agents_meetings.settings import get_settings, reset_settings
 from agents_meetings.statistics.platform import PlatformStatisticsService, reconcile
 
 from tests.conftest import Account, Api, AwsHarness, MakeUser, unique_email
@@ -172,6 +174,40 @@ def test_presence_of_people_sharing_a_meeting(api: Api, admin: Account, make_use
     assert everyone[-1] == {"user_id": "unknown-id", "online": False, "last_seen_at": None}
 
 
+def test_presence_sightings_go_to_redis_with_dynamodb_as_the_durable_record(
+    api: Api, admin: Account, make_user: MakeUser, cache_on: Any, store_calls: StoreCalls
+) -> None:
+    from agents_meetings.tables import UserPresenceModel
+
+    reset_presence_throttle()
+    guest = make_user("participant")
+    store_calls.calls.clear()
+    assert api.client.get("/api/v1/users/me", headers=guest.headers).status_code == 200
+    # The first sighting: one Redis SET and the durable record (DynamoDB), once.
+    assert ("redis", "set", "seen") in store_calls.calls
+    assert [c for c in store_calls.calls if c[0] == "dynamodb" and "presence" in c[2]] != []
+    durable = UserPresenceModel.get(guest.id).last_seen_at
+    reset_presence_throttle(durable=False)  # a minute later, same container
+    store_calls.calls.clear()
+    assert api.client.get("/api/v1/users/me", headers=guest.headers).status_code == 200
+    assert ("redis", "set", "seen") in store_calls.calls
+    assert not [c for c in store_calls.calls if c[0] == "dynamodb"], store_calls.calls  # Redis only now
+    seen = redis.Redis(host="127.0.0.1", port=cache_on.port, decode_responses=True).get(f"seen:{guest.id}")
+    assert seen is not None and seen > durable.isoformat()
+    items = api.client.get(f"/api/v1/presence?user_ids={guest.id}", headers=admin.headers).json()["items"]
+    assert items[0]["online"] is True
+    assert items[0]["last_seen_at"].replace("Z", "+00:00")[:19] == seen[:19]  # the later one: Redis's
+
+    # Redis down: the sighting is the DynamoDB write again, and presence still answers from it.
+    cache_on.stop()
+    reset_presence_throttle()
+    store_calls.calls.clear()
+    assert api.client.get("/api/v1/users/me", headers=guest.headers).status_code == 200
+    assert [c for c in store_calls.calls if c[0] == "dynamodb" and "presence" in c[2]] != []
+    items = api.client.get(f"/api/v1/presence?user_ids={guest.id}", headers=admin.headers).json()["items"]
+    assert items[0]["online"] is True
+
+
 def test_presence_bad_input(api: Api, admin: Account) -> None:
     too_many = ",".join(f"user-{n}" for n in range(101))
     assert_error(
@@ -231,7 +267,25 @@ def test_platform_settings_bad_input(api: Api, admin: Account, make_user: MakeUs
 # --- N+1 guards (spec 2.2) ---------------------------------------------------------------------
 
 
-def _calls_for(store_calls: StoreCalls, request: Any) -> int:
+@pytest.fixture(params=["cache off", "cache on"])
+def cache_mode(request: pytest.FixtureRequest) -> str:
+    """Each N+1 guard twice: DynamoDB alone, then with the cache on the real redis-server (its calls
+    counted through the same hook, ``record_store_call``)."""
+    if request.param == "cache on":
+        request.getfixturevalue("cache_on")
+    return str(request.param)
+
+
+def _cold_cache(cache_mode: str) -> None:
+    """With the cache on: empty both tiers, so the request measured is the fill (where an N+1 would
+    be), not a hit that hides it."""
+    if cache_mode == "cache on":
+        redis.Redis(host="127.0.0.1", port=get_settings().redis_port).flushdb()
+        reset_cache_service()
+
+
+def _calls_for(store_calls: StoreCalls, request: Any, cache_mode: str = "cache off") -> int:
+    _cold_cache(cache_mode)
     store_calls.calls.clear()
     response = request()
     assert response.status_code == 200, response.text
@@ -239,41 +293,52 @@ def _calls_for(store_calls: StoreCalls, request: Any) -> int:
 
 
 def test_no_n_plus_one_in_active_meetings(
-    api: Api, admin: Account, make_user: MakeUser, aws: AwsHarness, store_calls: StoreCalls
+    api: Api, admin: Account, make_user: MakeUser, aws: AwsHarness, store_calls: StoreCalls, cache_mode: str
 ) -> None:
     host = make_user("host")
     guest = make_user("participant")
     listing = lambda: api.client.get("/api/v1/meetings/active?limit=100", headers=guest.headers)  # noqa: E731
     _started_meeting_with(api, host, guest)
     listing()  # the caller's first sighting (presence) and the cache's first fill are not the listing's
-    one = _calls_for(store_calls, listing)
+    one = _calls_for(store_calls, listing, cache_mode)
     for _ in range(19):
         _started_meeting_with(api, host, guest)
-    twenty = _calls_for(store_calls, listing)
+    twenty = _calls_for(store_calls, listing, cache_mode)
+    assert (store_calls.count("redis") > 0) == (cache_mode == "cache on"), store_calls.calls  # counted
     assert len(listing().json()["items"]) == 20
     assert twenty == one, list(store_calls.calls)
 
 
-def test_no_n_plus_one_in_presence(api: Api, admin: Account, make_user: MakeUser, store_calls: StoreCalls) -> None:
+def test_no_n_plus_one_in_presence(
+    api: Api, admin: Account, make_user: MakeUser, store_calls: StoreCalls, cache_mode: str
+) -> None:
     host = make_user("host")
     guests = [make_user("participant") for _ in range(20)]
     _started_meeting_with(api, host, *guests)
     one = _calls_for(
-        store_calls, lambda: api.client.get(f"/api/v1/presence?user_ids={guests[0].id}", headers=host.headers)
+        store_calls,
+        lambda: api.client.get(f"/api/v1/presence?user_ids={guests[0].id}", headers=host.headers),
+        cache_mode,
     )
     ids = ",".join(g.id for g in guests)
-    twenty = _calls_for(store_calls, lambda: api.client.get(f"/api/v1/presence?user_ids={ids}", headers=host.headers))
+    twenty = _calls_for(
+        store_calls, lambda: api.client.get(f"/api/v1/presence?user_ids={ids}", headers=host.headers), cache_mode
+    )
+    assert (store_calls.count("redis") > 0) == (cache_mode == "cache on"), store_calls.calls  # counted
     assert twenty == one, store_calls.calls
 
 
-def test_no_n_plus_one_in_meeting_lists(api: Api, admin: Account, make_user: MakeUser, store_calls: StoreCalls) -> None:
+def test_no_n_plus_one_in_meeting_lists(
+    api: Api, admin: Account, make_user: MakeUser, store_calls: StoreCalls, cache_mode: str
+) -> None:
     host = make_user("host")
     listing = lambda: api.client.get("/api/v1/meetings?limit=50", headers=host.headers)  # noqa: E731
     _meeting(api, host.headers or {})
-    one = _calls_for(store_calls, listing)
+    one = _calls_for(store_calls, listing, cache_mode)
     for _ in range(19):
         _meeting(api, host.headers or {})
-    twenty = _calls_for(store_calls, listing)
+    twenty = _calls_for(store_calls, listing, cache_mode)
+    assert (store_calls.count("redis") > 0) == (cache_mode == "cache on"), store_calls.calls  # counted
     assert twenty == one, store_calls.calls
 
 
@@ -294,4 +359,22 @@ def test_slow_dynamodb_operations_are_logged_and_counted(
     reset_settings()
     capsys.readouterr()
     api.client.get("/api/v1/meetings/active", headers=admin.headers)
+    assert "slow data-store operation" not in capsys.readouterr().out
+
+
+def test_slow_redis_calls_are_logged_and_counted(
+    api: Api, admin: Account, cache_on: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SLOW_QUERY_MS", "0")
+    reset_settings()
+    capsys.readouterr()
+    assert api.client.get("/api/v1/users/me", headers=admin.headers).status_code == 200
+    out = capsys.readouterr().out
+    # The auth pipeline (deny list, user, session): one round trip, logged by its key prefixes.
+    assert '"store":"redis"' in out and '"operation":"get"' in out and "deny,session,user" in out, out
+    assert '"SlowStoreOperation"' in out
+    monkeypatch.setenv("SLOW_QUERY_MS", "100000")
+    reset_settings()
+    capsys.readouterr()
+    api.client.get("/api/v1/users/me", headers=admin.headers)
     assert "slow data-store operation" not in capsys.readouterr().out

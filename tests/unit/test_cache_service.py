@@ -195,3 +195,64 @@ def test_report_sums_what_every_instance_shared(server: fakeredis.FakeServer) ->
     assert report["backend"] == "redis" and report["status"] == "ok"
     assert report["by_prefix"]["user"] == {"hits": 2, "misses": 1, "hit_rate": round(2 / 3, 4)}
     assert report["hits"] == 2 and report["misses"] == 1
+
+
+def _in_a_request_context(call: Any) -> Any:
+    """Each request has a context of its own (FastAPI runs it in a task of its own)."""
+    import contextvars
+
+    return contextvars.copy_context().run(call)
+
+
+def test_a_prefetch_hint_rides_along_the_next_round_trip(server: fakeredis.FakeServer) -> None:
+    from agents_meetings.observability import observe_store_calls
+
+    writer, cache = make(server), make(server)
+    writer.set("meeting:m1", {"title": "Before"})
+    round_trips: list[str] = []
+    remove = observe_store_calls(lambda store, operation, target, seconds: round_trips.append(target))
+
+    def request() -> tuple[Any, Any]:
+        cache.prefetch(["meeting:m1"])
+        auth = cache.lookup_many(["user:u1", "session:s1"])  # the authentication's pipeline
+        return auth, cache.get("meeting:m1")  # the route's read: served from that reply
+
+    try:
+        round_trips.clear()
+        auth, meeting = _in_a_request_context(request)
+        assert meeting == {"title": "Before"} and not auth["user:u1"].hit
+        assert round_trips == ["meeting,session,user"]  # one round trip: the hint rode along
+        writer.delete("meeting:m1")  # another instance's write: the next request's prefetch sees it
+        round_trips.clear()
+        assert _in_a_request_context(request)[1] is None
+        assert cache.get("meeting:m1") is None  # outside a request: a round trip of its own
+    finally:
+        remove()
+
+
+def test_a_prefetched_entry_is_dropped_by_the_requests_own_invalidation(server: fakeredis.FakeServer) -> None:
+    cache = make(server)
+    cache.set("meeting:m1", {"title": "Before"})
+
+    def request() -> Any:
+        cache.prefetch(["meeting:m1"])
+        cache.lookup_many(["user:u1"])
+        cache.delete("meeting:m1")  # this request wrote the meeting
+        return cache.lookup_many(["meeting:m1"])["meeting:m1"]
+
+    found = _in_a_request_context(request)
+    assert not found.hit and found.stamp is not None  # read afresh, with the new stamp
+
+
+def test_a_prefetch_during_an_outage_costs_no_second_failed_round_trip() -> None:
+    client = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.05, retry=None)
+    cache = CacheService(client, breaker=CircuitBreaker(5.0, threshold=100))
+
+    def request() -> Any:
+        cache.prefetch(["meeting:m1"])
+        cache.lookup_many(["user:u1"])
+        return cache.lookup_many(["meeting:m1"])["meeting:m1"]
+
+    found = _in_a_request_context(request)
+    assert not found.hit and found.stamp is None  # served from DynamoDB, nothing written back
+    assert cache.breaker.failures == 1

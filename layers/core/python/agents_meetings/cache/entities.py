@@ -8,14 +8,22 @@ the hooks (a worker that updates a meeting invalidates it too).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pynamodb.exceptions import DoesNotExist
 
 from agents_meetings.cache import cache_service
-from agents_meetings.cache.keys import deny_key, meeting_key, session_key, user_key
+from agents_meetings.cache.keys import deny_key, meeting_key, member_key, session_key, user_key
 from agents_meetings.cache.service import Lookup
-from agents_meetings.tables import MeetingModel, PlatformModel, RevokedTokenModel, SessionModel, UserModel
+from agents_meetings.tables import (
+    MeetingModel,
+    ParticipantModel,
+    PlatformModel,
+    RevokedTokenModel,
+    SessionModel,
+    UserModel,
+)
 
 M = TypeVar("M", bound=PlatformModel)
 
@@ -46,6 +54,21 @@ def cached_meeting(meeting_id: str) -> MeetingModel:
     return from_entry(MeetingModel, entry)
 
 
+def cached_membership(meeting_id: str, user_id: str, fetch: Callable[[], bool]) -> bool:
+    """Whether the user has a participant record in the meeting, from ``member:{meeting}:{user}``
+    when cached (a GET of the meeting prefetches it with the authentication). Only a yes is stored;
+    every participant write invalidates it."""
+    cache = cache_service()
+    key = member_key(meeting_id, user_id)
+    found = cache.lookup_many([key])[key]
+    if found.hit:
+        return bool(found.value)
+    present = fetch()
+    if present:
+        cache.store(key, found, True)
+    return present
+
+
 def user_from(lookup: Lookup, user_id: str) -> tuple[UserModel, dict[str, Any] | None]:
     """The user from a batch lookup, else from DynamoDB: (user, the entry to store, or None)."""
     if lookup.hit and isinstance(lookup.value, dict):
@@ -69,5 +92,6 @@ def _invalidate(key: str) -> None:
 
 UserModel.on_write(lambda user: _invalidate(user_key(user.id)))
 MeetingModel.on_write(lambda meeting: _invalidate(meeting_key(meeting.id)))
+ParticipantModel.on_write(lambda participant: _invalidate(member_key(participant.meeting_id, participant.user_id)))
 SessionModel.on_write(lambda session: _invalidate(session_key(session.id)))
 RevokedTokenModel.on_write(lambda entry: _invalidate(deny_key(entry.jti)))

@@ -36,6 +36,17 @@ def participant_count_key(meeting_id: str) -> str:
     return f"participants:{meeting_id}"
 
 
+def member_key(meeting_id: str, user_id: str) -> str:
+    """That the user has a participant record in the meeting (only a yes is stored: a no is read from
+    DynamoDB every time, so an invitation is never hidden by a stale answer)."""
+    return f"member:{meeting_id}:{user_id}"
+
+
+def seen_key(user_id: str) -> str:
+    """When the user was last seen (presence): a plain value, no stamp."""
+    return f"seen:{user_id}"
+
+
 def response_key(caller: str, path: str) -> str:
     """A cached GET response: per caller, so no user is ever served another's response."""
     return f"response:{caller}:{path}"
@@ -57,11 +68,13 @@ TTL_BY_PREFIX: dict[str, int] = {
     "session": 60,
     "deny": 60,
     "response": 15 * 60,
+    "seen": HOUR,
+    "member": 15 * 60,
 }
 
 # Entries whose reads must be exact right after a write, from any instance: never served from the
 # in-process tier (each read checks the shared tier's versions, one round trip for a whole batch).
-EXACT_PREFIXES = frozenset({"user", "meeting", "session", "deny", "response"})
+EXACT_PREFIXES = frozenset({"user", "meeting", "member", "session", "deny", "response"})
 
 
 def prefix_of(key: str) -> str:

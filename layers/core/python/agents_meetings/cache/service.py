@@ -24,7 +24,8 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 from cachetools import TTLCache
@@ -32,7 +33,7 @@ from cachetools import TTLCache
 from agents_meetings.cache.client import CircuitBreaker, RedisClient
 from agents_meetings.cache.keys import EXACT_PREFIXES, prefix_of, ttl_for
 from agents_meetings.cache.stats import SHARED_FLUSH_SECONDS, CacheStats, PrefixCounts, hit_rate
-from agents_meetings.observability import logger, metrics
+from agents_meetings.observability import logger, metrics, record_store_call
 
 T = TypeVar("T")
 Backend = Literal["redis", "memory", "none"]
@@ -58,6 +59,21 @@ class Lookup:
     value: Any = None
     stamp: str | None = None
     local: bool = False
+
+
+@dataclass
+class _Prefetch:
+    """One request's prefetch hint (``CacheService.prefetch``): keys the route will read, fetched in
+    the request's first shared-tier round trip (the authentication's), kept here until read once."""
+
+    wanted: tuple[str, ...]
+    found: dict[str, Lookup] = field(default_factory=dict)
+    fetched: bool = False
+
+
+# Per request: FastAPI runs each request in a task of its own (copied context), and a sync endpoint
+# in a thread with a copy of that context: they share this one object, never another request's.
+_prefetch: ContextVar[_Prefetch | None] = ContextVar("agents_meetings_cache_prefetch", default=None)
 
 
 class _CountingTTLCache(TTLCache[str, Any]):
@@ -124,6 +140,7 @@ class CacheService:
         keys = list(dict.fromkeys(keys))
         if not self.enabled or not keys:
             return True
+        _forget_prefetched(lambda key: key in keys)
         with self._local_lock:
             for key in keys:
                 self._local.pop(key, None)
@@ -137,7 +154,7 @@ class CacheService:
             for key in keys:
                 pipe.set(f"v:{key}", uuid.uuid4().hex, ex=VERSION_TTL_SECONDS)
                 pipe.delete(key)
-            pipe.execute()
+            self._timed("delete", keys, pipe.execute)
         except _ERRORS as exc:
             self._failed("delete", keys, exc, invalidation=True)
             return False
@@ -155,13 +172,19 @@ class CacheService:
             raise ValueError(f"invalidate_pattern takes '<prefix>:*' (namespaces are per prefix), not {pattern!r}")
         if not self.enabled:
             return True
+        _forget_prefetched(lambda key: prefix_of(key) == prefix)
         with self._local_lock:
             for key in [k for k in self._local if prefix_of(k) == prefix]:
                 self._local.pop(key, None)
         if self._client is None:
             return True
         try:
-            self._client.set(f"ns:{prefix}", uuid.uuid4().hex, ex=VERSION_TTL_SECONDS)
+            client = self._client
+            self._timed(
+                "invalidate_pattern",
+                [pattern],
+                lambda: client.set(f"ns:{prefix}", uuid.uuid4().hex, ex=VERSION_TTL_SECONDS),
+            )
         except _ERRORS as exc:
             self._failed("invalidate_pattern", [pattern], exc, invalidation=True)
             return False
@@ -180,15 +203,33 @@ class CacheService:
 
     # --- batches: one round trip for many keys -------------------------------------------------
 
+    def prefetch(self, keys: Iterable[str]) -> None:
+        """A hint for this request: it will read ``keys`` (a route's resource: the meeting of
+        ``GET /meetings/{id}``). The request's next shared-tier read (the authentication's pipeline)
+        fetches them too, and the route's own read of them is then served from that reply, without a
+        round trip of its own. An entry read this way is as exact as a read of its own: it is read
+        in the same request, stamped, and dropped by this request's own invalidation of the key."""
+        wanted = tuple(dict.fromkeys(keys))
+        if self._client is None or not wanted:
+            return
+        _prefetch.set(_Prefetch(wanted))
+
     def lookup_many(self, keys: Iterable[str]) -> dict[str, Lookup]:
         """Every key's entry and stamp in at most one shared-tier round trip (one pipeline)."""
         keys = list(dict.fromkeys(keys))
         found: dict[str, Lookup] = {}
         if not self.enabled:
             return {key: Lookup(hit=False) for key in keys}
+        hint = _prefetch.get()
+        if hint is not None and hint.found:
+            for key in [key for key in keys if key in hint.found]:
+                found[key] = hint.found.pop(key)
+                self.stats.count(prefix_of(key), "hits" if found[key].hit else "misses")
         remote: list[str] = []
         with self._local_lock:
             for key in keys:
+                if key in found:
+                    continue
                 if self._local_allowed(key) and key in self._local:
                     found[key] = Lookup(hit=True, value=self._local[key], local=True)
                     self.stats.count(prefix_of(key), "local_hits")
@@ -206,17 +247,29 @@ class CacheService:
                 found[key] = Lookup(hit=False)
                 self.stats.count(prefix_of(key), "misses")
             return found
+        extra: list[str] = []
+        if hint is not None and not hint.fetched:
+            hint.fetched = True
+            extra = [key for key in hint.wanted if key not in remote and key not in found]
         started = time.perf_counter()
         try:
-            replies = self._read_pipeline(remote)
+            replies = self._read_pipeline(remote + extra)
         except _ERRORS as exc:
             self._failed("get", remote, exc)
             for key in remote:
                 found[key] = Lookup(hit=False)
                 self.stats.count(prefix_of(key), "misses")
+            if hint is not None:  # the route reads DynamoDB without a second failing round trip
+                hint.found.update({key: Lookup(hit=False) for key in extra})
             return found
         self.breaker.success()
         self._latency(remote, started)
+        if hint is not None:
+            for key in extra:
+                raw, stamp = replies[key]
+                entry = _decode(raw)
+                hit = entry is not None and entry.get("s") == stamp
+                hint.found[key] = Lookup(hit=hit, value=entry.get("d") if hit and entry else None, stamp=stamp)
         for key in remote:
             raw, stamp = replies[key]
             entry = _decode(raw)
@@ -251,11 +304,46 @@ class CacheService:
             for key, (lookup, value) in writable.items():
                 ttl = (ttls or {}).get(key) or ttl_for(key, self.default_ttl)
                 pipe.set(key, json.dumps({"s": lookup.stamp, "d": value}, separators=(",", ":")), ex=ttl)
-            pipe.execute()
+            self._timed("set", list(writable), pipe.execute)
         except _ERRORS as exc:
             self._failed("set", list(writable), exc)
             return
         self._latency(list(writable), started)
+
+    # --- plain values: no stamp, no in-process tier (presence's last-seen) ----------------------
+
+    def put_plain(self, key: str, value: str, ttl: int) -> bool:
+        """``SET key value EX ttl`` in the shared tier: one round trip. False when there is no shared
+        tier or it did not answer (the caller keeps its durable record instead)."""
+        if self._client is None or not self.breaker.allow():
+            return False
+        client = self._client
+        try:
+            self._timed("set", [key], lambda: client.set(key, value, ex=ttl))
+        except _ERRORS as exc:
+            self._failed("set", [key], exc)
+            return False
+        self.breaker.success()
+        return True
+
+    def get_plain_many(self, keys: Iterable[str]) -> dict[str, str | None] | None:
+        """The plain values of ``keys`` in one round trip (a pipeline of GETs, not MGET: a cluster
+        refuses MGET across slots); None without an answer."""
+        keys = list(dict.fromkeys(keys))
+        if self._client is None or not self.breaker.allow():
+            return None
+        if not keys:
+            return {}
+        pipe = self._client.pipeline(transaction=False)
+        for key in keys:
+            pipe.get(key)
+        try:
+            values = self._timed("get", keys, pipe.execute)
+        except _ERRORS as exc:
+            self._failed("get", keys, exc)
+            return None
+        self.breaker.success()
+        return dict(zip(keys, values, strict=True))
 
     # --- stats -------------------------------------------------------------------------------
 
@@ -279,7 +367,7 @@ class CacheService:
                     amount = getattr(item, name)
                     if amount:
                         pipe.hincrby(STATS_KEY, f"{prefix}:{name}", amount)
-            pipe.execute()
+            self._timed("stats", [STATS_KEY], pipe.execute)
         except _ERRORS as exc:
             self.stats.give_back(counts)
             self.breaker.failure()
@@ -296,14 +384,15 @@ class CacheService:
         shared: dict[str, str] = {}
         if self._client is not None:
             try:
-                shared = self._client.hgetall(STATS_KEY)
+                client = self._client
+                shared = self._timed("stats", [STATS_KEY], lambda: client.hgetall(STATS_KEY))
                 status = "ok"
             except _ERRORS as exc:
                 status = "unavailable"
                 logger.warning("cache stats unavailable", extra={"error": type(exc).__name__})
             if status == "ok":
                 try:
-                    info = self._client.info()
+                    info = self._timed("info", [STATS_KEY], client.info)
                     memory = _info_int(info, "used_memory")
                     server_evictions = _info_int(info, "evicted_keys") or 0
                 except _ERRORS as exc:  # a server that hides INFO (some managed ones): counts only
@@ -351,7 +440,7 @@ class CacheService:
         for key in keys:
             pipe.get(f"v:{key}")
             pipe.get(key)
-        replies = pipe.execute()
+        replies = self._timed("get", keys, pipe.execute)
         namespaces = dict(zip(prefixes, replies[: len(prefixes)], strict=True))
         out: dict[str, tuple[str | None, str]] = {}
         rest = replies[len(prefixes) :]
@@ -372,6 +461,17 @@ class CacheService:
             return dict.fromkeys(keys)
         return {key: stamp for key, (_, stamp) in replies.items()}
 
+    @staticmethod
+    def _timed(operation: str, keys: Iterable[str], call: Callable[[], T]) -> T:
+        """One shared-tier round trip, timed into the slow-operation log (``record_store_call``: over
+        ``SLOW_QUERY_MS`` it is logged with the operation and key prefixes, and counted), failed or not."""
+        started = time.perf_counter()
+        try:
+            return call()
+        finally:
+            prefixes = ",".join(sorted({prefix_of(key) for key in keys}))
+            record_store_call("redis", operation, prefixes, time.perf_counter() - started)
+
     def _latency(self, keys: list[str], started: float) -> None:
         elapsed = (time.perf_counter() - started) * 1000
         for prefix in dict.fromkeys(prefix_of(key) for key in keys):
@@ -390,6 +490,14 @@ class CacheService:
             "cache unavailable; served from DynamoDB",
             extra={"operation": operation, "key_prefixes": prefixes, "error": type(exc).__name__},
         )
+
+
+def _forget_prefetched(matches: Callable[[str], bool]) -> None:
+    """This request invalidated these keys: what it prefetched of them is not served any more."""
+    hint = _prefetch.get()
+    if hint is not None:
+        for key in [key for key in hint.found if matches(key)]:
+            del hint.found[key]
 
 
 def _decode(raw: str | None) -> dict[str, Any] | None:

@@ -18,7 +18,7 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from agents_meetings.audit import Actor, AuditLog
-from agents_meetings.cache.entities import cached_meeting
+from agents_meetings.cache.entities import cached_meeting, cached_membership
 from agents_meetings.clock import isoformat_z, to_utc, utcnow
 from agents_meetings.conditions import is_condition_failure
 from agents_meetings.errors import Conflict, Forbidden, InvalidRequest, NotFound, Unprocessable
@@ -198,7 +198,9 @@ class MeetingService:
 
     def get_visible(self, actor: Actor, meeting_id: str) -> MeetingModel:
         meeting = _load(meeting_id)
-        if actor.is_admin or meeting.host_id == actor.user_id or _participant(meeting_id, actor.user_id):
+        if actor.is_admin or meeting.host_id == actor.user_id:
+            return meeting
+        if cached_membership(meeting_id, actor.user_id, lambda: _participant(meeting_id, actor.user_id) is not None):
             return meeting
         raise NotFound("Meeting not found.", code="meeting_not_found")
 
